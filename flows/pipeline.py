@@ -1,0 +1,272 @@
+"""The pipeline flow: ingest -> validate -> dbt build -> publish.
+
+One Prefect task per feed; a failing feed or a bad file never stops the others. A bad
+file is quarantined with its reason; the last accepted data of that regency stays in
+`raw` and so in the published marts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import publish as publishing
+from flows import transform
+from flows.ingest import Received, load_batch, sha256_of, snapshot
+from flows.readers import SubmissionError
+from flows.registry import DatasetSpec, Feed, Registry, load_registry
+from flows.settings import Settings
+from flows.warehouse import banten_regency_codes, connect, initialise, raw_table
+
+
+@dataclass
+class FeedSummary:
+    feed_id: str
+    regency: str
+    dataset: str
+    files: int = 0
+    accepted: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    rows: int = 0
+    reasons: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    started_at: str
+    finished_at: str | None = None
+    status: str = "running"
+    feeds: list[FeedSummary] = field(default_factory=list)
+    dbt: dict | None = None
+    published: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _known_file(settings: Settings, sha: str) -> bool:
+    with connect(settings.warehouse, read_only=True) as con:
+        return con.execute(
+            "select count(*) from meta.submissions where sha256 = ?", [sha]
+        ).fetchone()[0] > 0
+
+
+def _record_submission(con, run_id: str, feed: Feed, received: Received, rows: int | None,
+                       status: str, reason: str | None) -> str:
+    submission_id = uuid.uuid4().hex
+    con.execute(
+        "insert into meta.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [submission_id, run_id, feed.id, feed.regency, feed.dataset, received.path.name,
+         str(received.path), received.sha256, received.bytes, received.received_at, rows,
+         status, reason],
+    )
+    return submission_id
+
+
+def _record_quality(con, submission_id: str, verdict) -> None:
+    for r in verdict.results:
+        con.execute(
+            "insert into meta.quality_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [submission_id, verdict.suite, r.expectation, r.column, r.severity, r.success,
+             json.dumps(r.observed_value, default=str), r.unexpected_count,
+             json.dumps(r.unexpected_examples, default=str), r.message],
+        )
+
+
+def _quarantine(settings: Settings, run_id: str, feed: Feed, received: Received,
+                reason: str, rows: int | None = None, verdict=None) -> None:
+    folder = settings.quarantine_dir / feed.id
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{received.sha256[:16]}__{received.path.name}"
+    shutil.copyfile(received.snapshot, target)
+    target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    with connect(settings.warehouse) as con:
+        con.execute(f"drop table if exists landing.b_{received.batch_id}")
+        sid = _record_submission(con, run_id, feed, received, rows, "quarantined", reason)
+        if verdict is not None:
+            _record_quality(con, sid, verdict)
+
+
+def _accept(settings: Settings, run_id: str, feed: Feed, spec: DatasetSpec,
+            received: Received, table: str, rows: int, verdict) -> None:
+    """Replace the keys this batch covers (a corrected re-send replaces, never appends)."""
+    raw = raw_table(spec.name)
+    key = ", ".join(spec.key)
+    with connect(settings.warehouse) as con:
+        con.execute("begin transaction")
+        try:
+            if spec.key:
+                con.execute(
+                    f"delete from {raw} where ({key}) in (select distinct {key} from {table})"
+                )
+            con.execute(f"insert into {raw} select * from {table}")
+            sid = _record_submission(con, run_id, feed, received, rows, "accepted", None)
+            _record_quality(con, sid, verdict)
+            con.execute(f"drop table {table}")
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+
+
+@task(name="ingest-feed", task_run_name="ingest {feed.id}", cache_policy=NO_CACHE)
+def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, regency_codes: list[str],
+                run_id: str) -> FeedSummary:
+    """Receive, snapshot, load and validate every new file of one feed."""
+    from flows.quality import validate_table
+
+    logger = get_run_logger()
+    summary = FeedSummary(feed.id, feed.regency, feed.dataset)
+    for path in feed.files():
+        summary.files += 1
+        if _known_file(settings, sha256_of(path)):
+            summary.skipped += 1
+            continue
+        received = snapshot(feed, path, settings.raw_dir)
+        try:
+            with connect(settings.warehouse) as con:
+                table, rows = load_batch(con, feed, spec, received)
+        except SubmissionError as e:
+            reason = f"feed {feed.id}: {e}"
+            logger.warning("quarantined %s: %s", path, reason)
+            _quarantine(settings, run_id, feed, received, reason)
+            summary.quarantined += 1
+            summary.reasons.append(reason)
+            continue
+        verdict = validate_table(
+            settings.warehouse, table, spec.name,
+            params={"kode_wilayah_kabupaten_kota": regency_codes},
+        )
+        if verdict.accepted:
+            _accept(settings, run_id, feed, spec, received, table, rows, verdict)
+            summary.accepted += 1
+            summary.rows += rows
+            for w in verdict.warnings:
+                logger.warning("%s %s: warning: %s", feed.id, path.name, w.message)
+        else:
+            reason = f"feed {feed.id}: {path.name}: {verdict.reason()}"
+            logger.warning("quarantined %s: %s", path, reason)
+            _quarantine(settings, run_id, feed, received, reason, rows, verdict)
+            summary.quarantined += 1
+            summary.reasons.append(reason)
+    logger.info("%s: %d file(s), %d accepted (%d rows), %d skipped, %d quarantined",
+                feed.id, summary.files, summary.accepted, summary.rows, summary.skipped,
+                summary.quarantined)
+    return summary
+
+
+@task(name="dbt-build", cache_policy=NO_CACHE)
+def dbt_build(settings: Settings) -> dict:
+    result = transform.build(settings)
+    get_run_logger().info("dbt build: %d nodes in %.1f s", len(result.nodes), result.elapsed_s)
+    return {"elapsed_s": round(result.elapsed_s, 2), "nodes": len(result.nodes)}
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_all(settings: Settings) -> list[publishing.PublishOutcome]:
+    logger = get_run_logger()
+    marts = publishing.published_marts(transform.manifest(settings))
+    outcomes = []
+    for mart in marts:
+        try:
+            outcome = publishing.publish_mart(settings, mart)
+        except publishing.PublishError as e:
+            outcome = publishing.PublishOutcome(mart.slug, "failed", None, str(e))
+        logger.info("%s: %s %s %s", outcome.slug, outcome.status, outcome.version or "",
+                    outcome.message)
+        outcomes.append(outcome)
+    publishing.write_catalog(settings, marts)
+    return outcomes
+
+
+def _ensure_quality_table(settings: Settings) -> None:
+    with connect(settings.warehouse) as con:
+        con.execute(
+            """
+            create table if not exists meta.quality_results (
+                submission_id varchar not null,
+                suite varchar not null,
+                expectation varchar not null,
+                "column" varchar,
+                severity varchar not null,
+                success boolean not null,
+                observed_value json,
+                unexpected_count bigint,
+                unexpected_examples json,
+                message varchar
+            )
+            """
+        )
+
+
+@flow(name="satudata-pipeline", log_prints=True)
+def pipeline(regency: str | None = None, dataset: str | None = None) -> dict:
+    """Run ingest, validation, dbt build and publication for the selected feeds."""
+    settings = Settings.from_env()
+    settings.ensure_dirs()
+    registry: Registry = load_registry(settings.feeds_file)
+    run = RunSummary(run_id=uuid.uuid4().hex,
+                     started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    initialise(settings.warehouse, registry.datasets, settings.reference_dir)
+    _ensure_quality_table(settings)
+    codes = banten_regency_codes(settings.warehouse)
+    feeds = registry.select(regency=regency, dataset=dataset)
+    if not feeds:
+        raise ValueError(f"no feed matches regency={regency!r} dataset={dataset!r}")
+
+    for feed in feeds:
+        try:
+            run.feeds.append(
+                ingest_feed(settings, feed, registry.datasets[feed.dataset], codes, run.run_id)
+            )
+        except Exception as e:  # one broken feed never stops the others
+            run.feeds.append(FeedSummary(feed.id, feed.regency, feed.dataset,
+                                         error=f"{type(e).__name__}: {e}"))
+            run.errors.append(f"feed {feed.id}: {type(e).__name__}: {e}")
+
+    try:
+        run.dbt = dbt_build(settings)
+        run.published = [asdict(o) for o in publish_all(settings)]
+        run.errors += [f"publish {o['slug']}: {o['message']}" for o in run.published
+                       if o["status"] == "failed"]
+    except Exception as e:
+        run.errors.append(f"{type(e).__name__}: {e}")
+    run.status = "failed" if run.errors else "completed"
+    run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with connect(settings.warehouse) as con:
+        con.execute("insert into meta.runs values (?, ?, ?, ?, ?)",
+                    [run.run_id, run.started_at, run.finished_at, run.status,
+                     json.dumps(run.to_dict())])
+    print(format_summary(run))
+    if run.errors:
+        raise RuntimeError("pipeline run failed: " + " | ".join(run.errors))
+    return run.to_dict()
+
+
+def format_summary(run: RunSummary) -> str:
+    lines = [f"Run {run.run_id[:8]}: {run.status}",
+             f"{'feed':40} {'files':>5} {'accepted':>8} {'rows':>6} {'skipped':>7} "
+             f"{'quarantined':>11}"]
+    for f in run.feeds:
+        lines.append(f"{f.feed_id:40} {f.files:>5} {f.accepted:>8} {f.rows:>6} {f.skipped:>7} "
+                     f"{f.quarantined:>11}" + (f"  ERROR {f.error}" if f.error else ""))
+        lines += [f"    quarantined: {r}" for r in f.reasons]
+    for p in run.published:
+        lines.append(f"published {p['slug']}: {p['status']} {p['version'] or ''} "
+                     f"{p['message']}".rstrip())
+    lines += [f"error: {e}" for e in run.errors]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    pipeline()

@@ -1,0 +1,210 @@
+"""Readers: turn one received file into a DuckDB table of text columns, as delivered.
+
+Every reader produces the same thing: a table whose columns are the file's own headers
+(all VARCHAR, values untouched) plus `_row_number`, the row's position in the file
+(1 = first data row). Typing and renaming happen afterwards, in SQL, driven by the feed
+registry, so every format shares one set of rules and error messages.
+CSV is read by DuckDB's own reader; XLSX and CKAN JSON are streamed through Arrow.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from flows.registry import Feed
+
+MAX_HEADER_SCAN_ROWS = 30
+
+
+class SubmissionError(ValueError):
+    """A received file cannot be used. The message names the file and, where it
+    applies, the row and column, and says what the regency should fix."""
+
+
+def header_key(name: object) -> str:
+    """Headers match ignoring case, surrounding and repeated spaces."""
+    return re.sub(r"\s+", " ", str(name or "")).strip().casefold()
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _arrow_from_rows(headers: list[str], rows: list[list[object]]) -> pa.Table:
+    columns = {h: [] for h in headers}
+    for row in rows:
+        for h, v in zip(headers, row, strict=False):
+            columns[h].append(_cell_text(v))
+        for h in headers[len(row):]:
+            columns[h].append(None)
+    table = pa.table({h: pa.array(v, type=pa.string()) for h, v in columns.items()})
+    return table.append_column("_row_number", pa.array(range(1, len(rows) + 1), pa.int64()))
+
+
+def _check_headers(path: Path, headers: list[str]) -> None:
+    if not any(h.strip() for h in headers):
+        raise SubmissionError(f"{path.name}: the file has no header row")
+    seen: set[str] = set()
+    for h in headers:
+        if header_key(h) in seen and h.strip():
+            raise SubmissionError(f"{path.name}: column '{h}' appears twice in the header")
+        seen.add(header_key(h))
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str) -> None:
+    opts = feed.options
+    encoding = str(opts.get("encoding", "utf-8")).lower().replace("_", "-")
+    source = path
+    tmp: Path | None = None
+    if path.stat().st_size == 0:
+        raise SubmissionError(f"{path.name}: the file is empty")
+    if encoding not in ("utf-8", "utf8"):
+        # DuckDB reads UTF-8 natively; other encodings (cp1252 from Windows Excel) are
+        # transcoded first, in chunks, so memory stays flat on large files.
+        tmp = Path(tempfile.mkstemp(suffix=".csv")[1])
+        try:
+            decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        except LookupError:
+            raise SubmissionError(
+                f"{path.name}: feed '{feed.id}' declares unknown encoding '{encoding}'"
+            ) from None
+        with open(path, "rb") as src, open(tmp, "w", encoding="utf-8", newline="") as dst:
+            while chunk := src.read(1 << 22):
+                dst.write(decoder.decode(chunk))
+            dst.write(decoder.decode(b"", final=True))
+        source = tmp
+    try:
+        con.execute(
+            f"""
+            create or replace table {table} as
+            select *, row_number() over () as _row_number
+            from read_csv(?, delim = ?, quote = ?, header = true, all_varchar = true,
+                          sample_size = -1, null_padding = false, strict_mode = true,
+                          skip = ?)
+            """,
+            [
+                str(source),
+                str(opts.get("delimiter", ",")),
+                str(opts.get("quote", '"')),
+                int(opts.get("skip_lines", 0)),
+            ],
+        )
+    except duckdb.Error as e:
+        msg = str(e).splitlines()[0]
+        if "unicode" in msg.lower() or "utf-8" in msg.lower() or "utf8" in msg.lower():
+            raise SubmissionError(
+                f"{path.name}: not valid UTF-8 text ({msg}). If the regency saves from "
+                f"Windows Excel, set options.encoding: cp1252 on feed '{feed.id}'"
+            ) from None
+        raise SubmissionError(f"{path.name}: cannot be read as CSV: {msg}") from None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+    headers = [r[0] for r in con.execute(f"describe {table}").fetchall()][:-1]
+    _check_headers(path, headers)
+
+
+def read_xlsx(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str) -> None:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many types for a broken zip/xml
+        raise SubmissionError(f"{path.name}: cannot be opened as an Excel workbook: {e}") from None
+    try:
+        sheet_name = feed.options.get("sheet")
+        if sheet_name is not None and sheet_name not in wb.sheetnames:
+            raise SubmissionError(
+                f"{path.name}: has no sheet '{sheet_name}' (sheets: {wb.sheetnames})"
+            )
+        ws = wb[sheet_name] if sheet_name else wb.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        expected = {header_key(h) for h in feed.columns}
+        header_row = feed.options.get("header_row")
+        headers: list[str] | None = None
+        for i, row in enumerate(rows, start=1):
+            cells = [header_key(c) for c in row]
+            if (header_row is not None and i == int(header_row)) or (
+                header_row is None and expected & set(cells) and len(expected & set(cells)) >= 2
+            ):
+                headers = ["" if c is None else str(c).strip() for c in row]
+                break
+            if i >= MAX_HEADER_SCAN_ROWS:
+                break
+        if headers is None:
+            raise SubmissionError(
+                f"{path.name}: no header row with the expected columns "
+                f"{sorted(feed.columns)} in the first {MAX_HEADER_SCAN_ROWS} rows"
+            )
+        while headers and not headers[-1]:
+            headers.pop()
+        _check_headers(path, headers)
+        data = [list(r[: len(headers)]) for r in rows]
+    finally:
+        wb.close()
+    while data and all(v is None or str(v).strip() == "" for v in data[-1]):
+        data.pop()
+    arrow = _arrow_from_rows(headers, data)
+    con.register("_xlsx_rows", arrow)
+    try:
+        con.execute(f"create or replace table {table} as select * from _xlsx_rows")
+    finally:
+        con.unregister("_xlsx_rows")
+
+
+def read_ckan_json(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str) -> None:
+    """A CKAN `datastore_search` response: {"success": true, "result": {"fields", "records"}}."""
+    text = path.read_bytes()
+    if not text.strip():
+        raise SubmissionError(f"{path.name}: the file is empty")
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        head = text[:80].decode("utf-8", "replace").strip()
+        hint = " (it looks like an HTML page, not data)" if head.lower().startswith("<") else ""
+        raise SubmissionError(f"{path.name}: not valid JSON{hint}: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("result"), dict):
+        raise SubmissionError(
+            f"{path.name}: not a CKAN datastore_search response (no 'result' object)"
+        )
+    if doc.get("success") is False:
+        raise SubmissionError(f"{path.name}: the CKAN API answered success=false: "
+                              f"{doc.get('error')}")
+    result = doc["result"]
+    records = result.get("records")
+    if not isinstance(records, list):
+        raise SubmissionError(f"{path.name}: 'result.records' is missing or not a list")
+    fields = [f.get("id") for f in result.get("fields") or [] if isinstance(f, dict)]
+    headers = fields or list(dict.fromkeys(k for r in records for k in r))
+    _check_headers(path, headers)
+    rows = [[r.get(h) for h in headers] for r in records]
+    arrow = _arrow_from_rows(headers, rows)
+    con.register("_json_rows", arrow)
+    try:
+        con.execute(f"create or replace table {table} as select * from _json_rows")
+    finally:
+        con.unregister("_json_rows")
+
+
+READERS = {"csv": read_csv, "xlsx": read_xlsx, "ckan_json": read_ckan_json}
+
+
+def read_file(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str) -> None:
+    """Load `path` as delivered into `table` (text columns + `_row_number`)."""
+    READERS[feed.format](con, feed, path, table)

@@ -1,0 +1,181 @@
+"""The feed registry: which regency sends which dataset, where, and in what shape.
+
+The registry is data (YAML); this module parses it into typed objects and says exactly
+what is wrong with an entry (its id and field) when it cannot be used.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+FORMATS = {"csv", "xlsx", "ckan_json"}
+CHANNELS = {"landing"}
+REGION_CODE_STYLES = {"dotted", "bps_digits", "name"}
+COLUMN_TYPES = {"text", "integer", "number", "region_code", "period"}
+
+
+class RegistryError(ValueError):
+    """The feed registry cannot be used; the message names the entry and field."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[ColumnSpec, ...]
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnSpec:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class Feed:
+    id: str
+    regency: str
+    dataset: str
+    channel: str
+    path: str
+    format: str
+    columns: dict[str, str]
+    base_dir: Path
+    region_code: str = "dotted"
+    options: dict = field(default_factory=dict)
+    ignore_columns: tuple[str, ...] = ()
+    skip_rows_matching: dict[str, str] = field(default_factory=dict)
+
+    def files(self) -> list[Path]:
+        """The files currently in this feed's landing location, in name order."""
+        pattern = Path(self.path)
+        root = pattern if pattern.is_absolute() else self.base_dir / pattern
+        return sorted(p for p in root.parent.glob(root.name) if p.is_file())
+
+
+@dataclass(frozen=True)
+class Registry:
+    datasets: dict[str, DatasetSpec]
+    feeds: list[Feed]
+    path: Path
+
+    def select(self, regency: str | None = None, dataset: str | None = None) -> list[Feed]:
+        return [
+            f for f in self.feeds
+            if (regency is None or f.regency == regency)
+            and (dataset is None or f.dataset == dataset)
+        ]
+
+
+def _require(entry: dict, key: str, where: str, path: Path) -> object:
+    if key not in entry or entry[key] in (None, ""):
+        raise RegistryError(f"{path}: {where}: missing required field '{key}'")
+    return entry[key]
+
+
+def load_registry(path: Path) -> Registry:
+    """Parse and check the registry at `path`."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise RegistryError(f"feed registry not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise RegistryError(f"{path}: not valid YAML: {e}") from None
+
+    datasets: dict[str, DatasetSpec] = {}
+    for name, spec in (doc.get("datasets") or {}).items():
+        where = f"dataset '{name}'"
+        cols = []
+        for col, cspec in (_require(spec, "columns", where, path)).items():
+            ctype = (cspec or {}).get("type", "text")
+            if ctype not in COLUMN_TYPES:
+                raise RegistryError(
+                    f"{path}: {where}: column '{col}' has type '{ctype}'; "
+                    f"use one of {sorted(COLUMN_TYPES)}"
+                )
+            cols.append(ColumnSpec(col, ctype, bool((cspec or {}).get("required", False))))
+        key = tuple(spec.get("key") or ())
+        unknown = [k for k in key if k not in {c.name for c in cols}]
+        if unknown:
+            raise RegistryError(f"{path}: {where}: key names unknown columns {unknown}")
+        datasets[name] = DatasetSpec(name, key, tuple(cols), spec.get("description", ""))
+
+    feeds: list[Feed] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(doc.get("feeds") or [], start=1):
+        feed_id = entry.get("id") or f"#{i}"
+        where = f"feed '{feed_id}'"
+        _require(entry, "id", where, path)
+        if feed_id in seen:
+            raise RegistryError(f"{path}: {where}: id is used twice; ids must be unique")
+        seen.add(feed_id)
+        regency = str(_require(entry, "regency", where, path))
+        if not re.fullmatch(r"36\.\d{2}", regency):
+            raise RegistryError(
+                f"{path}: {where}: field 'regency' is '{regency}'; write the Kemendagri "
+                "code of a Banten regency/city with a dot, e.g. \"36.71\""
+            )
+        dataset = str(_require(entry, "dataset", where, path))
+        if dataset not in datasets:
+            raise RegistryError(
+                f"{path}: {where}: field 'dataset' is '{dataset}', which is not declared "
+                f"under 'datasets' (known: {sorted(datasets)})"
+            )
+        for key, allowed in (("channel", CHANNELS), ("format", FORMATS)):
+            value = _require(entry, key, where, path)
+            if value not in allowed:
+                raise RegistryError(
+                    f"{path}: {where}: field '{key}' is '{value}'; use one of {sorted(allowed)}"
+                )
+        style = entry.get("region_code", "dotted")
+        if style not in REGION_CODE_STYLES:
+            raise RegistryError(
+                f"{path}: {where}: field 'region_code' is '{style}'; "
+                f"use one of {sorted(REGION_CODE_STYLES)}"
+            )
+        columns = {str(k): str(v) for k, v in (_require(entry, "columns", where, path)).items()}
+        canonical = set(datasets[dataset].column_names)
+        for src, dst in columns.items():
+            if dst not in canonical:
+                raise RegistryError(
+                    f"{path}: {where}: field 'columns' maps '{src}' to '{dst}', which is not "
+                    f"a column of dataset '{dataset}' ({sorted(canonical)})"
+                )
+        skip = {str(k): str(v) for k, v in (entry.get("skip_rows_matching") or {}).items()}
+        for col, pattern in skip.items():
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise RegistryError(
+                    f"{path}: {where}: skip_rows_matching.{col}: bad regular expression: {e}"
+                ) from None
+        feeds.append(
+            Feed(
+                id=feed_id,
+                regency=regency,
+                dataset=dataset,
+                channel=entry["channel"],
+                path=str(_require(entry, "path", where, path)),
+                format=entry["format"],
+                columns=columns,
+                base_dir=path.parent,
+                region_code=style,
+                options=dict(entry.get("options") or {}),
+                ignore_columns=tuple(entry.get("ignore_columns") or ()),
+                skip_rows_matching=skip,
+            )
+        )
+    return Registry(datasets=datasets, feeds=feeds, path=path)

@@ -1,0 +1,150 @@
+"""The DuckDB warehouse: connections, schemas, bookkeeping tables and reference data.
+
+DuckDB allows one writing process per file. The pipeline opens short-lived connections
+and closes them before handing the file to another component (Great Expectations in
+this process, dbt in a subprocess); the catalogue never opens this file at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from flows.registry import DatasetSpec
+
+SQL_TYPES = {
+    "text": "varchar",
+    "integer": "bigint",
+    "number": "double",
+    "region_code": "varchar",
+    "period": "varchar",
+}
+
+LINEAGE_COLUMNS = """
+    _batch_id varchar not null,
+    _feed_id varchar not null,
+    _source_sha256 varchar not null,
+    _row_number bigint not null,
+    _ingested_at timestamp with time zone not null
+"""
+
+# Normalises how regencies write a period: "2020", "2024-S2", "2024 S2",
+# "Semester II 2024", "Smt 2 2024", "2024 Semester II" -> "2020" / "2024-S2".
+# Anything else becomes NULL, which the ingest step reports with its row.
+PERIOD_MACRO = r"""
+create or replace macro sd_periode(x) as (
+    case
+        when regexp_matches(trim(x), '^\d{4}$') then trim(x)
+        when regexp_matches(trim(x), '^\d{4}\s*-?\s*[Ss]\s*[12]$')
+            then regexp_extract(trim(x), '^(\d{4})', 1) || '-S' || right(trim(x), 1)
+        when regexp_matches(lower(trim(x)), '^(semester|smt\.?|sem\.?|s)\s*(i|ii|1|2)\s+\d{4}$')
+            then regexp_extract(trim(x), '(\d{4})$', 1) || '-S' ||
+                 case when regexp_matches(lower(trim(x)), '^\D*\s*(ii|2)\s+\d{4}$')
+                      then '2' else '1' end
+        when regexp_matches(lower(trim(x)), '^\d{4}\s+(semester|smt\.?|sem\.?|s)\s*(i|ii|1|2)$')
+            then regexp_extract(trim(x), '^(\d{4})', 1) || '-S' ||
+                 case when regexp_matches(lower(trim(x)), '(ii|2)$') then '2' else '1' end
+        else null
+    end
+)
+"""
+
+# Region names as regencies write them ("KOTA TANGERANG", "Kab. Lebak") -> comparable key.
+NAME_KEY_MACRO = r"""
+create or replace macro sd_name_key(x) as (
+    regexp_replace(
+        regexp_replace(lower(trim(x)), '^(kab\.|kab |kabupaten )', 'kabupaten '),
+        '\s+', ' ', 'g')
+)
+"""
+
+
+@contextmanager
+def connect(database: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that is always closed, so the file's lock is released."""
+    con = duckdb.connect(str(database), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def raw_table(dataset: str) -> str:
+    return f"raw.{dataset}"
+
+
+def create_dataset_table_sql(table: str, spec: DatasetSpec, *, replace: bool = False) -> str:
+    cols = ",\n".join(f"    {c.name} {SQL_TYPES[c.type]}" for c in spec.columns)
+    create = "create or replace table" if replace else "create table if not exists"
+    return f"{create} {table} (\n{cols},\n{LINEAGE_COLUMNS})"
+
+
+def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: Path) -> None:
+    """Create schemas, bookkeeping tables and raw tables; reload the reference data."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with connect(database) as con:
+        for schema in ("raw", "landing", "meta", "reference"):
+            con.execute(f"create schema if not exists {schema}")
+        con.execute(PERIOD_MACRO)
+        con.execute(NAME_KEY_MACRO)
+        con.execute(
+            """
+            create table if not exists meta.submissions (
+                submission_id varchar primary key,
+                run_id varchar,
+                feed_id varchar not null,
+                regency varchar not null,
+                dataset varchar not null,
+                file_name varchar not null,
+                source varchar not null,
+                sha256 varchar not null,
+                bytes bigint not null,
+                received_at timestamp with time zone not null,
+                rows bigint,
+                status varchar not null check (status in ('accepted', 'quarantined')),
+                reason varchar
+            )
+            """
+        )
+        con.execute(
+            """
+            create table if not exists meta.runs (
+                run_id varchar primary key,
+                started_at timestamp with time zone not null,
+                finished_at timestamp with time zone,
+                status varchar not null,
+                summary json
+            )
+            """
+        )
+        for spec in datasets.values():
+            con.execute(create_dataset_table_sql(raw_table(spec.name), spec))
+        _load_reference(con, reference_dir)
+
+
+def _load_reference(con: duckdb.DuckDBPyConnection, reference_dir: Path) -> None:
+    """Reference tables are rebuilt from the bundled CSVs on every run (they are small)."""
+    for name in (
+        "wilayah_kabupaten_kota",
+        "wilayah_kecamatan",
+        "wilayah_desa_kelurahan",
+        "penduduk_sp2020",
+        "penduduk_dukcapil_2024s2",
+    ):
+        path = reference_dir / f"{name}.csv"
+        con.execute(
+            f"create or replace table reference.{name} as "
+            "select * from read_csv(?, header = true, all_varchar = true)",
+            [str(path)],
+        )
+
+
+def banten_regency_codes(database: Path) -> list[str]:
+    with connect(database, read_only=True) as con:
+        rows = con.execute(
+            "select kode_wilayah from reference.wilayah_kabupaten_kota order by 1"
+        ).fetchall()
+    return [r[0] for r in rows]
