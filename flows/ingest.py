@@ -49,7 +49,8 @@ def sha256_of(path: Path) -> str:
 
 
 def snapshot(feed: Feed, path: Path, raw_dir: Path, *, licence: str | None = None) -> Received:
-    """Keep the file as `raw/<sha[:2]>/<sha><suffix>` with a provenance sidecar.
+    """Keep the file as `raw/<sha[:2]>/<sha><suffix>` with a provenance sidecar
+    `<sha>.meta.json`.
 
     Written aside and renamed, so a crash never leaves a partial snapshot; an existing
     snapshot is never rewritten.
@@ -64,7 +65,7 @@ def snapshot(feed: Feed, path: Path, raw_dir: Path, *, licence: str | None = Non
         tmp = folder / f".{digest}.tmp"
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)
-    sidecar = folder / f"{digest}.json"
+    sidecar = folder / f"{digest}.meta.json"
     if not sidecar.exists():
         provenance = {
             "sha256": digest,
@@ -78,7 +79,7 @@ def snapshot(feed: Feed, path: Path, raw_dir: Path, *, licence: str | None = Non
             "received_at": now.isoformat(),
             "licence": licence or feed.options.get("licence"),
         }
-        tmp = folder / f".{digest}.json.tmp"
+        tmp = folder / f".{digest}.meta.json.tmp"
         tmp.write_text(json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, sidecar)
     return Received(feed.id, path, target, digest, size, now)

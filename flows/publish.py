@@ -221,11 +221,11 @@ def _changelog(con: duckdb.DuckDBPyConnection, new_parquet: Path, previous: dict
     cols_added = [c for c in new_cols if c not in old_cols]
     cols_removed = [c for c in old_cols if c not in new_cols]
     parts_id, parts_en = [], []
-    for n, id_, en in ((added, "baris baru", "rows added"), (removed, "baris dihapus",
-                       "rows removed"), (changed, "baris berubah", "rows changed")):
+    for n, id_, en in ((added, "baris baru", "added"), (removed, "baris dihapus", "removed"),
+                       (changed, "baris berubah", "changed")):
         if n:
             parts_id.append(f"{n} {id_}")
-            parts_en.append(f"{n} {en}")
+            parts_en.append(f"{n} {'row' if n == 1 else 'rows'} {en}")
     if cols_added or cols_removed:
         parts_id.append(f"kolom +{cols_added} -{cols_removed}")
         parts_en.append(f"columns +{cols_added} -{cols_removed}")

@@ -1,0 +1,1 @@
+"""Satu Data Banten public catalogue (Streamlit app)."""

@@ -1,0 +1,180 @@
+"""The real flow (Prefect, DuckDB, Great Expectations, dbt) on the bundled sample data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+
+import duckdb
+import pytest
+
+from tests.helpers import PROJECT_ROOT, copy_sample_data
+
+SLUG = "penduduk-kabupaten-kota"
+REGENCIES = {"36.01", "36.02", "36.03", "36.04", "36.71", "36.72", "36.73", "36.74"}
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _reference_totals() -> dict[str, int]:
+    totals = {}
+    for name, period_col in (("penduduk_sp2020.csv", "tahun"),
+                             ("penduduk_dukcapil_2024s2.csv", "periode")):
+        for row in _read_csv(PROJECT_ROOT / "data" / "reference" / name):
+            totals[row[period_col]] = totals.get(row[period_col], 0) + int(row["jumlah_penduduk"])
+    return totals
+
+
+def test_published_csv_reproduces_the_province_totals(sample_run):
+    site = sample_run["settings"].site_dir
+    rows = _read_csv(site / "datasets" / SLUG / "latest" / f"{SLUG}.csv")
+    assert list(rows[0]) == ["kode_wilayah", "nama_wilayah", "periode", "laki_laki",
+                             "perempuan", "jumlah_penduduk", "luas_km2", "kepadatan_per_km2"]
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r["periode"]] = totals.get(r["periode"], 0) + int(r["jumlah_penduduk"])
+    assert totals == {"2020": 11_904_562, "2024-S2": 12_881_374}
+    assert totals == _reference_totals()
+
+
+def test_each_regency_exactly_once_per_period(sample_run):
+    site = sample_run["settings"].site_dir
+    rows = _read_csv(site / "datasets" / SLUG / "latest" / f"{SLUG}.csv")
+    for period in ("2020", "2024-S2"):
+        codes = [r["kode_wilayah"] for r in rows if r["periode"] == period]
+        assert sorted(codes) == sorted(REGENCIES)
+
+
+def test_sex_split_adds_up_and_is_empty_without_a_source_split(sample_run):
+    site = sample_run["settings"].site_dir
+    rows = _read_csv(site / "datasets" / SLUG / "latest" / f"{SLUG}.csv")
+    for r in rows:
+        if r["laki_laki"] and r["perempuan"]:
+            assert int(r["laki_laki"]) + int(r["perempuan"]) == int(r["jumlah_penduduk"])
+    assert all(r["laki_laki"] == "" and r["perempuan"] == "" for r in rows
+               if r["periode"] == "2020")
+    assert all(r["laki_laki"] for r in rows if r["periode"] == "2024-S2")
+
+
+def test_density_uses_the_reference_area(sample_run):
+    site = sample_run["settings"].site_dir
+    rows = _read_csv(site / "datasets" / SLUG / "latest" / f"{SLUG}.csv")
+    areas = {r["kode_wilayah"]: float(r["luas_km2"])
+             for r in _read_csv(PROJECT_ROOT / "data" / "reference" /
+                                "wilayah_kabupaten_kota.csv")}
+    for r in rows:
+        assert float(r["luas_km2"]) == areas[r["kode_wilayah"]]
+        expected = round(int(r["jumlah_penduduk"]) / areas[r["kode_wilayah"]], 2)
+        assert float(r["kepadatan_per_km2"]) == pytest.approx(expected, abs=0.006)
+
+
+def test_release_is_complete_and_verifiable(sample_run):
+    site = sample_run["settings"].site_dir
+    latest = site / "datasets" / SLUG / "latest"
+    assert latest.is_symlink()
+    names = {p.name for p in latest.iterdir()}
+    assert {f"{SLUG}.csv", f"{SLUG}.parquet", "datapackage.json", "SHA256SUMS"} <= names
+    import hashlib
+
+    for line in (latest / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256((latest / name).read_bytes()).hexdigest() == digest
+    pkg = json.loads((latest / "datapackage.json").read_text())
+    assert pkg["name"] == SLUG
+    assert pkg["licenses"][0]["name"] == "CC-BY-4.0"
+    assert {f["name"] for f in pkg["resources"][0]["schema"]["fields"]} >= {"kode_wilayah",
+                                                                          "jumlah_penduduk"}
+    parquet_rows = duckdb.connect().execute(
+        "select count(*) from read_parquet(?)", [str(latest / f"{SLUG}.parquet")]).fetchone()[0]
+    assert parquet_rows == 16
+
+
+def test_catalog_lists_the_dataset_with_its_metadata(sample_run):
+    site = sample_run["settings"].site_dir
+    catalog = json.loads((site / "catalog.json").read_text())
+    (entry,) = [d for d in catalog["datasets"] if d["slug"] == SLUG]
+    assert entry["title"]["id"] == "Jumlah Penduduk per Kabupaten/Kota"
+    assert entry["license"] == "CC-BY-4.0"
+    assert entry["walidata"] and entry["produsen_data"]
+    assert entry["temporal"] == "2020/2024-S2"
+    assert entry["row_count"] == 16
+    assert len(entry["versions"]) == 1
+    assert entry["versions"][0]["version"] == entry["latest_version"]
+
+
+def test_second_run_with_nothing_new_publishes_no_new_version(sample_run):
+    first, second = sample_run["first"], sample_run["second"]
+    assert [p["status"] for p in first["published"]] == ["published"]
+    assert [p["status"] for p in second["published"]] == ["unchanged"]
+    assert sum(f["accepted"] for f in second["feeds"]) == 0
+    assert sum(f["skipped"] for f in second["feeds"]) == 16
+    site = sample_run["settings"].site_dir
+    versions = [d for d in (site / "datasets" / SLUG).iterdir() if not d.is_symlink()]
+    assert len(versions) == 1
+
+
+def test_every_received_file_is_snapshotted_and_logged(sample_run):
+    settings = sample_run["settings"]
+    snapshots = [p for p in settings.raw_dir.rglob("*")
+                 if p.is_file() and not p.name.endswith(".meta.json")]
+    assert len(snapshots) == 16
+    for snap in snapshots:
+        sidecar = json.loads(snap.with_name(f"{snap.stem}.meta.json").read_text())
+        assert sidecar["sha256"] == snap.stem
+        assert sidecar["feed"].endswith(".penduduk")
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        statuses = con.execute(
+            "select status, count(*) from meta.submissions group by 1").fetchall()
+        lineage = con.execute(
+            "select count(*) from raw.penduduk where _source_sha256 is null").fetchone()[0]
+    assert statuses == [("accepted", 16)]
+    assert lineage == 0
+
+
+def test_bad_file_is_quarantined_and_the_last_good_data_stays(prefect_harness, tmp_path,
+                                                                monkeypatch):
+    """Kota Serang re-sends its 2024-S2 file with a broken count: quarantined with a
+    reason naming the file, row and column; its previous figures stay published; a later
+    corrected file replaces them."""
+    from flows.pipeline import pipeline
+
+    feeds = copy_sample_data(tmp_path / "data")
+    monkeypatch.setenv("SATUDATA_FEEDS", str(feeds))
+    monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
+    pipeline(regency="36.73")
+
+    landing = tmp_path / "data" / "landing" / "36.73" / "penduduk"
+    good = (landing / "penduduk_2024s2.csv").read_text(encoding="cp1252")
+    (landing / "penduduk_2024s2_revisi.csv").write_text(
+        good.replace("759.929", "7x9.929"), encoding="cp1252")
+    result = pipeline(regency="36.73")
+    (summary,) = result["feeds"]
+    assert summary["quarantined"] == 1
+    reason = summary["reasons"][0]
+    assert "penduduk_2024s2_revisi.csv" in reason
+    assert "row 1" in reason and "Jumlah Penduduk (jiwa)" in reason and "7x9.929" in reason
+    quarantined = list((tmp_path / "home" / "quarantine" / "kota-serang.penduduk").iterdir())
+    assert any(p.name.endswith(".reason.txt") for p in quarantined)
+    site = tmp_path / "home" / "site" / "datasets" / SLUG / "latest" / f"{SLUG}.csv"
+    rows = {(r["kode_wilayah"], r["periode"]): r for r in _read_csv(site)}
+    assert rows[("36.73", "2024-S2")]["jumlah_penduduk"] == "759929"
+
+    # The regency corrects its count: the new file replaces that period, not appends.
+    os.remove(landing / "penduduk_2024s2_revisi.csv")
+    (landing / "penduduk_2024s2_revisi2.csv").write_text(
+        good.replace("387.152", "387.153").replace("759.929", "759.930"), encoding="cp1252")
+    result = pipeline(regency="36.73")
+    assert result["published"][0]["status"] == "published"
+    rows = _read_csv(site)
+    serang = [r for r in rows if r["kode_wilayah"] == "36.73" and r["periode"] == "2024-S2"]
+    assert [r["jumlah_penduduk"] for r in serang] == ["759930"]
+    catalog = json.loads((tmp_path / "home" / "site" / "catalog.json").read_text())
+    (entry,) = catalog["datasets"]
+    assert len(entry["versions"]) == 2
+    assert entry["versions"][0]["changelog"]["en"] == "1 row changed"
+    shutil.rmtree(tmp_path / "home", ignore_errors=True)
