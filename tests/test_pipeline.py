@@ -178,3 +178,30 @@ def test_bad_file_is_quarantined_and_the_last_good_data_stays(prefect_harness, t
     assert len(entry["versions"]) == 2
     assert entry["versions"][0]["changelog"]["en"] == "1 row changed"
     shutil.rmtree(tmp_path / "home", ignore_errors=True)
+
+
+def test_catalogue_shows_the_published_dataset_with_its_downloads(sample_run, monkeypatch):
+    """AppTest on the site the real pipeline published (not a fixture)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SATUDATA_SITE", str(sample_run["settings"].site_dir))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app" / "catalogue.py"), default_timeout=30)
+    at.run()
+    assert not at.exception
+    page = "\n".join(str(m.value) for kind in ("subheader", "markdown") for m in at.get(kind))
+    assert "Jumlah Penduduk per Kabupaten/Kota" in page
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app" / "catalogue.py"), default_timeout=30)
+    at.query_params["dataset"] = SLUG
+    at.run()
+    assert not at.exception
+    (preview,) = at.dataframe
+    frame = preview.value
+    assert len(frame) == 16
+    assert frame["jumlah_penduduk"].sum() == 11_904_562 + 12_881_374
+    labels = [b.label for b in at.get("download_button")]
+    assert any("CSV" in label for label in labels)
+    assert any("Parquet" in label for label in labels)
+    st.cache_data.clear()
