@@ -170,7 +170,7 @@ def load_batch(
     src_table = f"landing.src_{received.batch_id}"
     batch_table = f"landing.b_{received.batch_id}"
     name = received.path.name
-    read_file(con, feed, received.snapshot, src_table)
+    read_file(con, feed, received.snapshot, src_table, name)
     try:
         headers = [r[0] for r in con.execute(f"describe {src_table}").fetchall()]
         headers = [h for h in headers if h != "_row_number"]

@@ -57,23 +57,47 @@ def _arrow_from_rows(headers: list[str], rows: list[list[object]]) -> pa.Table:
     return table.append_column("_row_number", pa.array(range(1, len(rows) + 1), pa.int64()))
 
 
-def _check_headers(path: Path, headers: list[str]) -> None:
+def _check_headers(name: str, headers: list[str]) -> None:
     if not any(h.strip() for h in headers):
-        raise SubmissionError(f"{path.name}: the file has no header row")
+        raise SubmissionError(f"{name}: the file has no header row")
     seen: set[str] = set()
     for h in headers:
         if header_key(h) in seen and h.strip():
-            raise SubmissionError(f"{path.name}: column '{h}' appears twice in the header")
+            raise SubmissionError(f"{name}: column '{h}' appears twice in the header")
         seen.add(header_key(h))
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str) -> None:
+def _refuse_html(path: Path, name: str) -> None:
+    """A web feed that answers with an error page (HTTP 200) is not data."""
+    with open(path, "rb") as f:
+        head = f.read(512).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
+        raise SubmissionError(
+            f"{name}: this is an HTML/XML page, not data (an error or login page served "
+            "instead of the file?); ask the regency for the export itself"
+        )
+
+
+def _csv_reason(message: str, source: Path, name: str) -> str:
+    """DuckDB's CSV error, cut to the lines a data steward can act on."""
+    keep = []
+    for line in message.replace(str(source), name).splitlines():
+        if not line.strip() or line.startswith(("Possible", "The search space", "LINE ")):
+            break
+        keep.append(line.replace("Invalid Input Error: ", "").strip())
+    return " ".join(keep[:3])
+
+
+def read_csv(
+    con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str, name: str
+) -> None:
     opts = feed.options
     encoding = str(opts.get("encoding", "utf-8")).lower().replace("_", "-")
     source = path
     tmp: Path | None = None
     if path.stat().st_size == 0:
-        raise SubmissionError(f"{path.name}: the file is empty")
+        raise SubmissionError(f"{name}: the file is empty")
+    _refuse_html(path, name)
     if encoding not in ("utf-8", "utf8"):
         # DuckDB reads UTF-8 natively; other encodings (cp1252 from Windows Excel) are
         # transcoded first, in chunks, so memory stays flat on large files.
@@ -82,7 +106,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str)
             decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
         except LookupError:
             raise SubmissionError(
-                f"{path.name}: feed '{feed.id}' declares unknown encoding '{encoding}'"
+                f"{name}: feed '{feed.id}' declares unknown encoding '{encoding}'"
             ) from None
         with open(path, "rb") as src, open(tmp, "w", encoding="utf-8", newline="") as dst:
             while chunk := src.read(1 << 22):
@@ -106,32 +130,42 @@ def read_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str)
             ],
         )
     except duckdb.Error as e:
-        msg = str(e).splitlines()[0]
-        if "unicode" in msg.lower() or "utf-8" in msg.lower() or "utf8" in msg.lower():
+        full = str(e)
+        if "invalid unicode" in full.lower():
+            line = re.search(r"CSV Error on Line: (\d+)", full)
+            where = f" (line {line.group(1)})" if line else ""
             raise SubmissionError(
-                f"{path.name}: not valid UTF-8 text ({msg}). If the regency saves from "
-                f"Windows Excel, set options.encoding: cp1252 on feed '{feed.id}'"
+                f"{name}: not valid UTF-8 text{where}. If the regency saves from Windows "
+                f"Excel, set options.encoding: cp1252 on feed '{feed.id}'"
             ) from None
-        raise SubmissionError(f"{path.name}: cannot be read as CSV: {msg}") from None
+        hint = ""
+        if "sniffing" in full or "Expected Number of Columns" in full:
+            hint = (f"; check that every row has as many fields as the header, separated by "
+                    f"{opts.get('delimiter', ',')!r}, and that the file is not cut short")
+        raise SubmissionError(
+            f"{name}: cannot be read as CSV: {_csv_reason(full, source, name)}{hint}"
+        ) from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
     headers = [r[0] for r in con.execute(f"describe {table}").fetchall()][:-1]
-    _check_headers(path, headers)
+    _check_headers(name, headers)
 
 
-def read_xlsx(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str) -> None:
+def read_xlsx(
+    con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str, name: str
+) -> None:
     from openpyxl import load_workbook
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for a broken zip/xml
-        raise SubmissionError(f"{path.name}: cannot be opened as an Excel workbook: {e}") from None
+        raise SubmissionError(f"{name}: cannot be opened as an Excel workbook: {e}") from None
     try:
         sheet_name = feed.options.get("sheet")
         if sheet_name is not None and sheet_name not in wb.sheetnames:
             raise SubmissionError(
-                f"{path.name}: has no sheet '{sheet_name}' (sheets: {wb.sheetnames})"
+                f"{name}: has no sheet '{sheet_name}' (sheets: {wb.sheetnames})"
             )
         ws = wb[sheet_name] if sheet_name else wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)
@@ -149,12 +183,12 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str
                 break
         if headers is None:
             raise SubmissionError(
-                f"{path.name}: no header row with the expected columns "
+                f"{name}: no header row with the expected columns "
                 f"{sorted(feed.columns)} in the first {MAX_HEADER_SCAN_ROWS} rows"
             )
         while headers and not headers[-1]:
             headers.pop()
-        _check_headers(path, headers)
+        _check_headers(name, headers)
         data = [list(r[: len(headers)]) for r in rows]
     finally:
         wb.close()
@@ -168,31 +202,34 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str
         con.unregister("_xlsx_rows")
 
 
-def read_ckan_json(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str) -> None:
+def read_ckan_json(
+    con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str, name: str
+) -> None:
     """A CKAN `datastore_search` response: {"success": true, "result": {"fields", "records"}}."""
     text = path.read_bytes()
     if not text.strip():
-        raise SubmissionError(f"{path.name}: the file is empty")
+        raise SubmissionError(f"{name}: the file is empty")
+    _refuse_html(path, name)
     try:
         doc = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         head = text[:80].decode("utf-8", "replace").strip()
         hint = " (it looks like an HTML page, not data)" if head.lower().startswith("<") else ""
-        raise SubmissionError(f"{path.name}: not valid JSON{hint}: {e}") from None
+        raise SubmissionError(f"{name}: not valid JSON{hint}: {e}") from None
+    if isinstance(doc, dict) and doc.get("success") is False:
+        raise SubmissionError(f"{name}: the CKAN API answered success=false: "
+                              f"{doc.get('error')}")
     if not isinstance(doc, dict) or not isinstance(doc.get("result"), dict):
         raise SubmissionError(
-            f"{path.name}: not a CKAN datastore_search response (no 'result' object)"
+            f"{name}: not a CKAN datastore_search response (no 'result' object)"
         )
-    if doc.get("success") is False:
-        raise SubmissionError(f"{path.name}: the CKAN API answered success=false: "
-                              f"{doc.get('error')}")
     result = doc["result"]
     records = result.get("records")
     if not isinstance(records, list):
-        raise SubmissionError(f"{path.name}: 'result.records' is missing or not a list")
+        raise SubmissionError(f"{name}: 'result.records' is missing or not a list")
     fields = [f.get("id") for f in result.get("fields") or [] if isinstance(f, dict)]
     headers = fields or list(dict.fromkeys(k for r in records for k in r))
-    _check_headers(path, headers)
+    _check_headers(name, headers)
     rows = [[r.get(h) for h in headers] for r in records]
     arrow = _arrow_from_rows(headers, rows)
     con.register("_json_rows", arrow)
@@ -205,6 +242,9 @@ def read_ckan_json(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table
 READERS = {"csv": read_csv, "xlsx": read_xlsx, "ckan_json": read_ckan_json}
 
 
-def read_file(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str) -> None:
-    """Load `path` as delivered into `table` (text columns + `_row_number`)."""
-    READERS[feed.format](con, feed, path, table)
+def read_file(
+    con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str, name: str | None = None
+) -> None:
+    """Load `path` as delivered into `table` (text columns + `_row_number`). Errors name
+    the file as `name` (the name it was received under; the snapshot is named by hash)."""
+    READERS[feed.format](con, feed, path, table, name or path.name)
