@@ -29,8 +29,9 @@ class Received:
     """A file as received from a feed, kept as an immutable snapshot."""
 
     feed_id: str
-    path: Path           # where it was received from
+    path: Path           # the file as received (its name is the one reported)
     snapshot: Path       # immutable copy under raw/, named by content
+    source: str          # where it came from: landing path or URL
     sha256: str
     bytes: int
     received_at: dt.datetime
@@ -48,7 +49,8 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def snapshot(feed: Feed, path: Path, raw_dir: Path, *, licence: str | None = None) -> Received:
+def snapshot(feed: Feed, path: Path, raw_dir: Path, *, source: str | None = None,
+             licence: str | None = None) -> Received:
     """Keep the file as `raw/<sha[:2]>/<sha><suffix>` with a provenance sidecar
     `<sha>.meta.json`.
 
@@ -74,7 +76,7 @@ def snapshot(feed: Feed, path: Path, raw_dir: Path, *, licence: str | None = Non
             "regency": feed.regency,
             "dataset": feed.dataset,
             "channel": feed.channel,
-            "source": str(path),
+            "source": source or str(path),
             "file_name": path.name,
             "received_at": now.isoformat(),
             "licence": licence or feed.options.get("licence"),
@@ -82,7 +84,7 @@ def snapshot(feed: Feed, path: Path, raw_dir: Path, *, licence: str | None = Non
         tmp = folder / f".{digest}.meta.json.tmp"
         tmp.write_text(json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, sidecar)
-    return Received(feed.id, path, target, digest, size, now)
+    return Received(feed.id, path, target, source or str(path), digest, size, now)
 
 
 def _sql_literal(value: str) -> str:
@@ -140,13 +142,22 @@ def _typed_expr(feed: Feed, ctype: str, src: str) -> str:
         return f"try_cast({cleaned} as {target})"
     if ctype == "period":
         return f"sd_periode({x})"
+    if ctype in ("timestamp", "date"):
+        fmt = feed.options.get(f"{ctype}_format")
+        target = "timestamp" if ctype == "timestamp" else "date"
+        if fmt:
+            parsed = f"try_strptime({x}, {_sql_literal(str(fmt))})"
+            return parsed if ctype == "timestamp" else f"cast({parsed} as date)"
+        return f"try_cast({x} as {target})"
     if ctype == "region_code":
         if feed.region_code == "dotted":
             return f"case when regexp_matches({x}, '^\\d{{2}}(\\.\\d{{2}}){{1,3}}$') then {x} end"
         if feed.region_code == "bps_digits":
+            # Kemendagri code without dots: 3671, 367101 (kecamatan), 3671011001 (desa).
             return (
-                f"case when regexp_matches({x}, '^\\d{{4}}$') "
-                f"then substr({x}, 1, 2) || '.' || substr({x}, 3, 2) end"
+                f"case when regexp_matches({x}, '^(\\d{{4}}|\\d{{6}}|\\d{{10}})$') then "
+                f"concat_ws('.', substr({x}, 1, 2), substr({x}, 3, 2), "
+                f"nullif(substr({x}, 5, 2), ''), nullif(substr({x}, 7, 4), '')) end"
             )
         # by name: resolved against the reference list of regencies/cities
         return (
@@ -160,6 +171,8 @@ TYPE_HINTS = {
     "integer": "a whole number",
     "number": "a number",
     "period": "a period such as 2020, 2024-S2 or 'Semester II 2024'",
+    "timestamp": "a date and time",
+    "date": "a date",
 }
 
 
@@ -222,8 +235,8 @@ def load_batch(
         cols = ", ".join(name_fill.get(c, c) for c in spec.column_names)
         con.execute(
             f"insert into {batch_table} select {cols}, "
-            "?, ?, ?, _row_number, ? from _typed order by _row_number",
-            [received.batch_id, feed.id, received.sha256, received.received_at],
+            "?, ?, ?, ?, _row_number, ? from _typed order by _row_number",
+            [received.batch_id, feed.id, feed.regency, received.sha256, received.received_at],
         )
         con.execute("drop table if exists _typed")
         return batch_table, rows
@@ -259,12 +272,16 @@ def _raise_on_bad_values(
             }[feed.region_code]
         else:
             hint = TYPE_HINTS.get(c.type, "a value")
+            fmt = feed.options.get(f"{c.type}_format")
+            if fmt:
+                hint += f" written as {fmt}"
         examples = ", ".join(
             f"row {r}: {v!r}" if v != "" else f"row {r}: empty" for r, v in bad[:MAX_EXAMPLES]
         )
         problems.append(f"column '{src}' (→ {c.name}) must be {hint}; {examples}")
-    code_col = next((c.name for c in spec.columns if c.type == "region_code"), None)
-    if code_col and code_col in mapping:
+    for code_col in [c.name for c in spec.columns if c.type == "region_code"]:
+        if code_col not in mapping:
+            continue
         # A regency's file may only speak of that regency and the regions inside it.
         foreign = con.execute(
             f"select _row_number, {code_col} from _typed where {code_col} is not null "

@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import publish as publishing
 from flows import transform
+from flows.channels import fetch
 from flows.ingest import Received, load_batch, sha256_of, snapshot
 from flows.readers import SubmissionError
 from flows.registry import DatasetSpec, Feed, Registry, load_registry
@@ -48,17 +49,11 @@ class RunSummary:
     feeds: list[FeedSummary] = field(default_factory=list)
     dbt: dict | None = None
     published: list[dict] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)        # a stage failed
+    feed_errors: list[str] = field(default_factory=list)   # a feed could not be received
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _known_file(settings: Settings, sha: str) -> bool:
-    with connect(settings.warehouse, read_only=True) as con:
-        return con.execute(
-            "select count(*) from meta.submissions where sha256 = ?", [sha]
-        ).fetchone()[0] > 0
 
 
 def _record_submission(con, run_id: str, feed: Feed, received: Received, rows: int | None,
@@ -99,17 +94,22 @@ def _quarantine(settings: Settings, run_id: str, feed: Feed, received: Received,
 
 def _accept(settings: Settings, run_id: str, feed: Feed, spec: DatasetSpec,
             received: Received, table: str, rows: int, verdict) -> None:
-    """Replace the keys this batch covers (a corrected re-send replaces, never appends)."""
+    """Replace the slices this batch covers within its regency (a corrected re-send
+    replaces, never appends); a dataset without slices is replaced whole per regency."""
     raw = raw_table(spec.name)
-    key = ", ".join(spec.key)
     with connect(settings.warehouse) as con:
         con.execute("begin transaction")
         try:
-            if spec.key:
+            if spec.replace_by:
+                slices = ", ".join(spec.replace_by)
                 con.execute(
-                    f"delete from {raw} where ({key}) in (select distinct {key} from {table})"
+                    f"delete from {raw} where _regency = ? and ({slices}) in "
+                    f"(select distinct {slices} from {table})",
+                    [feed.regency],
                 )
-            con.execute(f"insert into {raw} select * from {table}")
+            else:
+                con.execute(f"delete from {raw} where _regency = ?", [feed.regency])
+            con.execute(f"insert into {raw} by name select * from {table}")
             sid = _record_submission(con, run_id, feed, received, rows, "accepted", None)
             _record_quality(con, sid, verdict)
             con.execute(f"drop table {table}")
@@ -119,49 +119,73 @@ def _accept(settings: Settings, run_id: str, feed: Feed, spec: DatasetSpec,
             raise
 
 
+def _known_hashes(settings: Settings) -> set[str]:
+    with connect(settings.warehouse, read_only=True) as con:
+        return {r[0] for r in con.execute("select distinct sha256 from meta.submissions")
+                .fetchall()}
+
+
+@task(name="receive-feed", task_run_name="receive {feed.id}", cache_policy=NO_CACHE)
+def receive_feed(settings: Settings, feed: Feed, known: set[str]) -> tuple[list[Received], int]:
+    """Collect the feed's new files (download for network feeds) as immutable snapshots.
+    Returns (new files, number of files skipped because already received)."""
+    if feed.is_network:
+        incoming = settings.home / "incoming" / feed.id / uuid.uuid4().hex
+        try:
+            path = fetch(feed, incoming)
+            digest = sha256_of(path)
+            if digest in known:
+                return [], 1
+            return [snapshot(feed, path, settings.raw_dir, source=feed.url)], 0
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)
+    new, skipped = [], 0
+    for path in feed.files():
+        if sha256_of(path) in known:
+            skipped += 1
+        else:
+            new.append(snapshot(feed, path, settings.raw_dir))
+    return new, skipped
+
+
 @task(name="ingest-feed", task_run_name="ingest {feed.id}", cache_policy=NO_CACHE)
-def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, regency_codes: list[str],
-                run_id: str) -> FeedSummary:
-    """Receive, snapshot, load and validate every new file of one feed."""
+def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: list[Received],
+                regency_codes: list[str], run_id: str) -> FeedSummary:
+    """Load and validate each new file of one feed; accept or quarantine it."""
     from flows.quality import validate_table
 
     logger = get_run_logger()
-    summary = FeedSummary(feed.id, feed.regency, feed.dataset)
-    for path in feed.files():
-        summary.files += 1
-        if _known_file(settings, sha256_of(path)):
-            summary.skipped += 1
-            continue
-        received = snapshot(feed, path, settings.raw_dir)
+    summary = FeedSummary(feed.id, feed.regency, feed.dataset, files=len(received))
+    for item in received:
+        name = item.path.name
         try:
             with connect(settings.warehouse) as con:
-                table, rows = load_batch(con, feed, spec, received)
+                table, rows = load_batch(con, feed, spec, item)
         except SubmissionError as e:
             reason = f"feed {feed.id}: {e}"
-            logger.warning("quarantined %s: %s", path, reason)
-            _quarantine(settings, run_id, feed, received, reason)
+            logger.warning("quarantined %s: %s", name, reason)
+            _quarantine(settings, run_id, feed, item, reason)
             summary.quarantined += 1
             summary.reasons.append(reason)
             continue
         verdict = validate_table(
             settings.warehouse, table, spec.name,
-            params={"kode_wilayah_kabupaten_kota": regency_codes},
+            params={"kode_wilayah_kabupaten_kota": regency_codes, "regency": [feed.regency]},
         )
         if verdict.accepted:
-            _accept(settings, run_id, feed, spec, received, table, rows, verdict)
+            _accept(settings, run_id, feed, spec, item, table, rows, verdict)
             summary.accepted += 1
             summary.rows += rows
             for w in verdict.warnings:
-                logger.warning("%s %s: warning: %s", feed.id, path.name, w.message)
+                logger.warning("%s %s: warning: %s", feed.id, name, w.message)
         else:
-            reason = f"feed {feed.id}: {path.name}: {verdict.reason()}"
-            logger.warning("quarantined %s: %s", path, reason)
-            _quarantine(settings, run_id, feed, received, reason, rows, verdict)
+            reason = f"feed {feed.id}: {name}: {verdict.reason()}"
+            logger.warning("quarantined %s: %s", name, reason)
+            _quarantine(settings, run_id, feed, item, reason, rows, verdict)
             summary.quarantined += 1
             summary.reasons.append(reason)
-    logger.info("%s: %d file(s), %d accepted (%d rows), %d skipped, %d quarantined",
-                feed.id, summary.files, summary.accepted, summary.rows, summary.skipped,
-                summary.quarantined)
+    logger.info("%s: %d new file(s), %d accepted (%d rows), %d quarantined",
+                feed.id, summary.files, summary.accepted, summary.rows, summary.quarantined)
     return summary
 
 
@@ -224,15 +248,31 @@ def pipeline(regency: str | None = None, dataset: str | None = None) -> dict:
     if not feeds:
         raise ValueError(f"no feed matches regency={regency!r} dataset={dataset!r}")
 
+    # Receiving is I/O (downloads, copies): all feeds at once, network feeds retried with
+    # exponential backoff. Loading and validation then run feed by feed, because the
+    # warehouse has a single writer.
+    known = _known_hashes(settings)
+    futures = {}
+    for feed in feeds:
+        task_ = receive_feed
+        if feed.is_network:
+            retries = int(feed.network_option("retries"))
+            delay = feed.network_option("retry_delay_s")
+            task_ = receive_feed.with_options(
+                retries=retries, retry_delay_seconds=[delay * 2**i for i in range(retries)])
+        futures[feed.id] = task_.submit(settings, feed, known)
     for feed in feeds:
         try:
-            run.feeds.append(
-                ingest_feed(settings, feed, registry.datasets[feed.dataset], codes, run.run_id)
-            )
+            received, skipped = futures[feed.id].result()
+            summary = ingest_feed(settings, feed, registry.datasets[feed.dataset], received,
+                                  codes, run.run_id)
+            summary.skipped = skipped
+            summary.files += skipped
+            run.feeds.append(summary)
         except Exception as e:  # one broken feed never stops the others
             run.feeds.append(FeedSummary(feed.id, feed.regency, feed.dataset,
                                          error=f"{type(e).__name__}: {e}"))
-            run.errors.append(f"feed {feed.id}: {type(e).__name__}: {e}")
+            run.feed_errors.append(f"feed {feed.id}: {e}")
 
     try:
         run.dbt = dbt_build(settings)
@@ -241,7 +281,8 @@ def pipeline(regency: str | None = None, dataset: str | None = None) -> dict:
                        if o["status"] == "failed"]
     except Exception as e:
         run.errors.append(f"{type(e).__name__}: {e}")
-    run.status = "failed" if run.errors else "completed"
+    run.status = ("failed" if run.errors else
+                  "completed_with_feed_errors" if run.feed_errors else "completed")
     run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with connect(settings.warehouse) as con:
         con.execute("insert into meta.runs values (?, ?, ?, ?, ?)",
@@ -264,6 +305,7 @@ def format_summary(run: RunSummary) -> str:
     for p in run.published:
         lines.append(f"published {p['slug']}: {p['status']} {p['version'] or ''} "
                      f"{p['message']}".rstrip())
+    lines += [f"feed error: {e}" for e in run.feed_errors]
     lines += [f"error: {e}" for e in run.errors]
     return "\n".join(lines)
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import yaml
 
 FORMATS = {"csv", "xlsx", "ckan_json"}
-CHANNELS = {"landing"}
+CHANNELS = {"landing", "http", "ckan"}
 REGION_CODE_STYLES = {"dotted", "bps_digits", "name"}
-COLUMN_TYPES = {"text", "integer", "number", "region_code", "period"}
+COLUMN_TYPES = {"text", "integer", "number", "region_code", "period", "timestamp", "date"}
+NETWORK_DEFAULTS = {"timeout_s": 30.0, "retries": 3, "retry_delay_s": 2.0}
 
 
 class RegistryError(ValueError):
@@ -31,10 +33,18 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
+    """A dataset's canonical shape. `key` is its natural key (unique); `replace_by` names
+    the slice a submission covers within its regency (SQL expressions over the canonical
+    columns, e.g. `periode`, or `strftime(diterima_pada, '%Y-%m')`): an accepted file
+    replaces the rows of the slices it contains. An empty `replace_by` means each file is
+    the regency's complete list."""
+
     name: str
     key: tuple[str, ...]
     columns: tuple[ColumnSpec, ...]
     description: str = ""
+    replace_by: tuple[str, ...] = ()
+    frequency: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -50,18 +60,28 @@ class Feed:
     regency: str
     dataset: str
     channel: str
-    path: str
     format: str
     columns: dict[str, str]
     base_dir: Path
+    path: str | None = None
+    url: str | None = None
     region_code: str = "dotted"
     options: dict = field(default_factory=dict)
     ignore_columns: tuple[str, ...] = ()
     skip_rows_matching: dict[str, str] = field(default_factory=dict)
+    ckan: dict = field(default_factory=dict)   # package, resource, page_size
+    allowed_hosts: tuple[str, ...] = ()        # the registry's, for redirects
+
+    @property
+    def is_network(self) -> bool:
+        return self.channel in ("http", "ckan")
+
+    def network_option(self, name: str) -> float:
+        return float(self.options.get(name, NETWORK_DEFAULTS[name]))
 
     def files(self) -> list[Path]:
         """The files currently in this feed's landing location, in name order."""
-        pattern = Path(self.path)
+        pattern = Path(self.path or "")
         root = pattern if pattern.is_absolute() else self.base_dir / pattern
         return sorted(p for p in root.parent.glob(root.name) if p.is_file())
 
@@ -71,6 +91,7 @@ class Registry:
     datasets: dict[str, DatasetSpec]
     feeds: list[Feed]
     path: Path
+    allowed_hosts: tuple[str, ...] = ()
 
     def select(self, regency: str | None = None, dataset: str | None = None) -> list[Feed]:
         return [
@@ -111,7 +132,13 @@ def load_registry(path: Path) -> Registry:
         unknown = [k for k in key if k not in {c.name for c in cols}]
         if unknown:
             raise RegistryError(f"{path}: {where}: key names unknown columns {unknown}")
-        datasets[name] = DatasetSpec(name, key, tuple(cols), spec.get("description", ""))
+        datasets[name] = DatasetSpec(
+            name, key, tuple(cols), spec.get("description", ""),
+            replace_by=tuple(spec.get("replace_by") or ()),
+            frequency=spec.get("frequency"),
+        )
+
+    allowed_hosts = tuple(str(h).lower() for h in doc.get("allowed_hosts") or ())
 
     feeds: list[Feed] = []
     seen: set[str] = set()
@@ -162,20 +189,54 @@ def load_registry(path: Path) -> Registry:
                 raise RegistryError(
                     f"{path}: {where}: skip_rows_matching.{col}: bad regular expression: {e}"
                 ) from None
+        channel = entry["channel"]
+        location: dict[str, str | None] = {"path": None, "url": None}
+        if channel == "landing":
+            location["path"] = str(_require(entry, "path", where, path))
+        else:
+            url = str(_require(entry, "url", where, path))
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise RegistryError(
+                    f"{path}: {where}: field 'url' is '{url}'; write an http(s) URL"
+                )
+            if parsed.hostname.lower() not in allowed_hosts:
+                raise RegistryError(
+                    f"{path}: {where}: field 'url' points at host '{parsed.hostname}', which "
+                    f"is not in 'allowed_hosts' {list(allowed_hosts)}; add the regency's "
+                    "host there if it is a trusted source"
+                )
+            location["url"] = url
+        ckan = dict(entry.get("ckan") or {})
+        if channel == "ckan" and not (ckan.get("resource") or ckan.get("package")):
+            raise RegistryError(
+                f"{path}: {where}: a ckan feed needs 'ckan: {{package: ..., resource: ...}}' "
+                "(the dataset id and the resource name or id)"
+            )
+        if channel == "ckan" and entry["format"] != "ckan_json":
+            raise RegistryError(f"{path}: {where}: a ckan feed has format 'ckan_json'")
+        for opt in NETWORK_DEFAULTS:
+            value = (entry.get("options") or {}).get(opt)
+            if value is not None and (not isinstance(value, int | float) or value < 0):
+                raise RegistryError(
+                    f"{path}: {where}: options.{opt} is {value!r}; write a number >= 0"
+                )
         feeds.append(
             Feed(
                 id=feed_id,
                 regency=regency,
                 dataset=dataset,
-                channel=entry["channel"],
-                path=str(_require(entry, "path", where, path)),
+                channel=channel,
                 format=entry["format"],
                 columns=columns,
                 base_dir=path.parent,
+                **location,
+                ckan=ckan,
+                allowed_hosts=allowed_hosts,
                 region_code=style,
                 options=dict(entry.get("options") or {}),
                 ignore_columns=tuple(entry.get("ignore_columns") or ()),
                 skip_rows_matching=skip,
             )
         )
-    return Registry(datasets=datasets, feeds=feeds, path=path)
+    return Registry(datasets=datasets, feeds=feeds, path=path, allowed_hosts=allowed_hosts)

@@ -21,11 +21,14 @@ SQL_TYPES = {
     "number": "double",
     "region_code": "varchar",
     "period": "varchar",
+    "timestamp": "timestamp",
+    "date": "date",
 }
 
 LINEAGE_COLUMNS = """
     _batch_id varchar not null,
     _feed_id varchar not null,
+    _regency varchar not null,
     _source_sha256 varchar not null,
     _row_number bigint not null,
     _ingested_at timestamp with time zone not null
@@ -122,7 +125,21 @@ def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: 
         )
         for spec in datasets.values():
             con.execute(create_dataset_table_sql(raw_table(spec.name), spec))
+            _add_missing_columns(con, raw_table(spec.name), spec)
         _load_reference(con, reference_dir)
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, spec: DatasetSpec) -> None:
+    """A column added to a dataset (or to the lineage) is added to its existing raw table,
+    so a warehouse built by an earlier version keeps working."""
+    have = {r[0] for r in con.execute(f"describe {table}").fetchall()}
+    wanted = [(c.name, SQL_TYPES[c.type]) for c in spec.columns]
+    for line in LINEAGE_COLUMNS.strip().splitlines():
+        name, sql_type = line.strip().rstrip(",").split(" ", 1)
+        wanted.append((name, sql_type.replace(" not null", "")))
+    for name, sql_type in wanted:
+        if name not in have:
+            con.execute(f"alter table {table} add column {name} {sql_type}")
 
 
 def _load_reference(con: duckdb.DuckDBPyConnection, reference_dir: Path) -> None:
