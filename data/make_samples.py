@@ -3,7 +3,8 @@
 Each regency delivers its population figures the way it really does: its own file
 format, header names, region-code style and period wording. The numbers are the real
 ones in data/reference (BPS SP2020, Dukcapil DKB 2024-S2), so the published dataset
-can be checked against them. Run: `.venv/bin/python data/make_samples.py`.
+can be checked against them. Run: `.venv/bin/python data/make_samples.py`. (XLSX files
+carry their write time, so rewriting them gives new bytes, hence new submissions.)
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from openpyxl import Workbook
 DATA = Path(__file__).resolve().parent
 REFERENCE = DATA / "reference"
 LANDING = DATA / "landing"
+
+
+INDIKATOR_LABELS = {  # how regency offices write the indicator names
+    "persentase_penduduk_miskin": "Persentase Penduduk Miskin (%)",
+    "jumlah_penduduk_miskin": "Jumlah Penduduk Miskin (ribu jiwa)",
+    "ipm_metode_lama": "Indeks Pembangunan Manusia (metode lama)",
+    "tingkat_pengangguran_terbuka": "Tingkat Pengangguran Terbuka (%)",
+}
 
 
 def _read(name: str) -> list[dict[str, str]]:
@@ -127,6 +136,54 @@ def write_ckan_json(code: str, rows: list[dict], *, code_style: str) -> None:
             json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _indikator(code: str) -> list[dict]:
+    return [r for r in _read("indikator_kabupaten_kota.csv") if r["kode_wilayah"] == code]
+
+
+def write_indikator_csv(code: str, *, delimiter: str, decimal_comma: bool,
+                        labels: bool, encoding: str = "utf-8") -> None:
+    folder = LANDING / code / "indikator"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "indikator_2020_2025.csv", "w", newline="", encoding=encoding) as f:
+        w = csv.writer(f, delimiter=delimiter, lineterminator="\r\n")
+        w.writerow(["Indikator", "Tahun", "Nilai", "Satuan", "Sumber"])
+        for r in _indikator(code):
+            value = r["nilai"].replace(".", ",") if decimal_comma else r["nilai"]
+            name = INDIKATOR_LABELS[r["indikator"]] if labels else r["indikator"]
+            w.writerow([name, r["tahun"], value, r["satuan"], r["sumber"]])
+
+
+def write_indikator_xlsx(code: str, nama: str) -> None:
+    folder = LANDING / code / "indikator"
+    folder.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Indikator"
+    ws.append([f"INDIKATOR MAKRO {nama.upper()}"])
+    ws.append(["Sumber: BPS, diolah Bappeda"])
+    ws.append(["Uraian", "Tahun", "Angka", "Satuan"])
+    for r in _indikator(code):
+        ws.append([INDIKATOR_LABELS[r["indikator"]], int(r["tahun"]), float(r["nilai"]),
+                   r["satuan"]])
+    wb.save(folder / "indikator_2020_2025.xlsx")
+
+
+def write_indikator_ckan(code: str) -> None:
+    folder = LANDING / code / "indikator"
+    folder.mkdir(parents=True, exist_ok=True)
+    records = [{"_id": i, "kode_wilayah": code, "indikator": r["indikator"],
+                "tahun": int(r["tahun"]), "nilai": float(r["nilai"]), "satuan": r["satuan"],
+                "sumber": r["sumber"]} for i, r in enumerate(_indikator(code), start=1)]
+    fields = [{"id": "_id", "type": "int"}, {"id": "kode_wilayah", "type": "text"},
+              {"id": "indikator", "type": "text"}, {"id": "tahun", "type": "int"},
+              {"id": "nilai", "type": "numeric"}, {"id": "satuan", "type": "text"},
+              {"id": "sumber", "type": "text"}]
+    body = {"success": True, "result": {"resource_id": f"indikator-{code}", "fields": fields,
+                                        "records": records, "total": len(records)}}
+    (folder / "indikator_2020_2025.json").write_text(
+        json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     by_code = _periods()
     write_xlsx("36.01", by_code["36.01"], by_name=True)          # Kabupaten Pandeglang
@@ -139,6 +196,17 @@ def main() -> None:
     write_csv("36.73", by_code["36.73"], delimiter=";", thousands=True, code_style="bps",
               encoding="cp1252")
     write_xlsx("36.74", by_code["36.74"], by_name=True)
+
+    names = {r["kode_wilayah"]: r["nama"] for r in _read("wilayah_kabupaten_kota.csv")}
+    write_indikator_csv("36.01", delimiter=";", decimal_comma=True, labels=True)
+    write_indikator_xlsx("36.02", names["36.02"])
+    write_indikator_ckan("36.03")
+    write_indikator_csv("36.04", delimiter=",", decimal_comma=False, labels=False)
+    write_indikator_ckan("36.71")
+    write_indikator_xlsx("36.72", names["36.72"])
+    write_indikator_csv("36.73", delimiter=";", decimal_comma=True, labels=True,
+                        encoding="cp1252")
+    write_indikator_csv("36.74", delimiter=",", decimal_comma=False, labels=True)
 
 
 if __name__ == "__main__":

@@ -167,6 +167,16 @@ def _typed_expr(feed: Feed, ctype: str, src: str) -> str:
     raise ValueError(ctype)
 
 
+def _value_map_expr(src: str, spellings: dict[str, str]) -> str:
+    """Map a regency's own spellings ("Persentase Penduduk Miskin (%)") to canonical
+    values, ignoring case and surrounding spaces; other values pass through unchanged."""
+    cases = " ".join(
+        f"when {_sql_literal(header_key(k))} then {_sql_literal(v)}" for k, v in spellings.items()
+    )
+    key = f"lower(regexp_replace(trim({src}), '\\s+', ' ', 'g'))"
+    return f"(case {key} {cases} else {src} end)"
+
+
 TYPE_HINTS = {
     "integer": "a whole number",
     "number": "a number",
@@ -211,8 +221,14 @@ def load_batch(
         for c in spec.columns:
             if c.name in mapping:
                 raw = _quote_ident(mapping[c.name])
+                if c.name in feed.values:
+                    raw = _value_map_expr(raw, feed.values[c.name])
                 select.append(f"{raw} as {c.name}__raw")
                 select.append(f"{_typed_expr(feed, c.type, raw)} as {c.name}")
+            elif c.name == spec.regency_column:
+                # A regency's own file need not say which regency it is.
+                select.append(f"{_sql_literal(feed.regency)} as {c.name}__raw")
+                select.append(f"{_sql_literal(feed.regency)} as {c.name}")
             else:
                 select.append(f"null::varchar as {c.name}__raw")
                 select.append(f"null as {c.name}")

@@ -29,6 +29,7 @@ class ColumnSpec:
     name: str
     type: str
     required: bool = False
+    personal_data: bool = False   # NIK, names, phones, e-mail: never published
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class DatasetSpec:
     description: str = ""
     replace_by: tuple[str, ...] = ()
     frequency: str | None = None
+    regency_column: str | None = None   # filled with the feed's regency when a file lacks it
 
     @property
     def column_names(self) -> list[str]:
@@ -69,6 +71,7 @@ class Feed:
     options: dict = field(default_factory=dict)
     ignore_columns: tuple[str, ...] = ()
     skip_rows_matching: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)   # column -> spelling -> value
     ckan: dict = field(default_factory=dict)   # package, resource, page_size
     allowed_hosts: tuple[str, ...] = ()        # the registry's, for redirects
 
@@ -127,7 +130,8 @@ def load_registry(path: Path) -> Registry:
                     f"{path}: {where}: column '{col}' has type '{ctype}'; "
                     f"use one of {sorted(COLUMN_TYPES)}"
                 )
-            cols.append(ColumnSpec(col, ctype, bool((cspec or {}).get("required", False))))
+            cols.append(ColumnSpec(col, ctype, bool((cspec or {}).get("required", False)),
+                                   bool((cspec or {}).get("personal_data", False))))
         key = tuple(spec.get("key") or ())
         unknown = [k for k in key if k not in {c.name for c in cols}]
         if unknown:
@@ -136,6 +140,7 @@ def load_registry(path: Path) -> Registry:
             name, key, tuple(cols), spec.get("description", ""),
             replace_by=tuple(spec.get("replace_by") or ()),
             frequency=spec.get("frequency"),
+            regency_column=spec.get("regency_column"),
         )
 
     allowed_hosts = tuple(str(h).lower() for h in doc.get("allowed_hosts") or ())
@@ -221,6 +226,14 @@ def load_registry(path: Path) -> Registry:
                 raise RegistryError(
                     f"{path}: {where}: options.{opt} is {value!r}; write a number >= 0"
                 )
+        values = {}
+        for col, mapping in (entry.get("values") or {}).items():
+            if col not in canonical or not isinstance(mapping, dict):
+                raise RegistryError(
+                    f"{path}: {where}: values.{col}: name a column of dataset '{dataset}' "
+                    "and map each spelling to its canonical value"
+                )
+            values[col] = {str(k): str(v) for k, v in mapping.items()}
         feeds.append(
             Feed(
                 id=feed_id,
@@ -237,6 +250,7 @@ def load_registry(path: Path) -> Registry:
                 options=dict(entry.get("options") or {}),
                 ignore_columns=tuple(entry.get("ignore_columns") or ()),
                 skip_rows_matching=skip,
+                values=values,
             )
         )
     return Registry(datasets=datasets, feeds=feeds, path=path, allowed_hosts=allowed_hosts)
