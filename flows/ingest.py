@@ -151,7 +151,9 @@ def _typed_expr(feed: Feed, ctype: str, src: str) -> str:
         return f"try_cast({x} as {target})"
     if ctype == "region_code":
         if feed.region_code == "dotted":
-            return f"case when regexp_matches({x}, '^\\d{{2}}(\\.\\d{{2}}){{1,3}}$') then {x} end"
+            # 36 / 36.71 / 36.71.01 / 36.71.01.1001
+            pattern = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
+            return f"case when regexp_matches({x}, {_sql_literal(pattern)}) then {x} end"
         if feed.region_code == "bps_digits":
             # Kemendagri code without dots: 3671, 367101 (kecamatan), 3671011001 (desa).
             return (

@@ -148,6 +148,28 @@ def receive_feed(settings: Settings, feed: Feed, known: set[str]) -> tuple[list[
     return new, skipped
 
 
+def _suite_params(settings: Settings, feed: Feed, regency_codes: list[str]) -> dict:
+    """Values the quality suites refer to as {param: ...}: the region codes a batch of
+    this feed may use, and half the rows of the feed's previous accepted batch."""
+    with connect(settings.warehouse, read_only=True) as con:
+        kecamatan = [r[0] for r in con.execute(
+            "select kode_wilayah from reference.wilayah_kecamatan where kode_kabupaten_kota = ?",
+            [feed.regency]).fetchall()]
+        desa = [r[0] for r in con.execute(
+            "select kode_wilayah from reference.wilayah_desa_kelurahan "
+            "where kode_kabupaten_kota = ?", [feed.regency]).fetchall()]
+        previous = con.execute(
+            "select rows from meta.submissions where feed_id = ? and status = 'accepted' "
+            "order by received_at desc limit 1", [feed.id]).fetchone()
+    return {
+        "kode_wilayah_kabupaten_kota": regency_codes,
+        "regency": [feed.regency],
+        "kecamatan": kecamatan,
+        "desa_kelurahan": desa,
+        "half_previous_rows": (previous[0] // 2) if previous and previous[0] else 0,
+    }
+
+
 @task(name="ingest-feed", task_run_name="ingest {feed.id}", cache_policy=NO_CACHE)
 def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: list[Received],
                 regency_codes: list[str], run_id: str) -> FeedSummary:
@@ -168,10 +190,8 @@ def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: lis
             summary.quarantined += 1
             summary.reasons.append(reason)
             continue
-        verdict = validate_table(
-            settings.warehouse, table, spec.name,
-            params={"kode_wilayah_kabupaten_kota": regency_codes, "regency": [feed.regency]},
-        )
+        verdict = validate_table(settings.warehouse, table, spec.name,
+                                 params=_suite_params(settings, feed, regency_codes))
         if verdict.accepted:
             _accept(settings, run_id, feed, spec, item, table, rows, verdict)
             summary.accepted += 1
@@ -193,6 +213,7 @@ def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: lis
 def dbt_build(settings: Settings) -> dict:
     result = transform.build(settings)
     get_run_logger().info("dbt build: %d nodes in %.1f s", len(result.nodes), result.elapsed_s)
+    transform.publish_docs(settings)
     return {"elapsed_s": round(result.elapsed_s, 2), "nodes": len(result.nodes)}
 
 

@@ -110,14 +110,42 @@ def _require(entry: dict, key: str, where: str, path: Path) -> object:
     return entry[key]
 
 
-def load_registry(path: Path) -> Registry:
-    """Parse and check the registry at `path`."""
+def _read_yaml(path: Path) -> dict:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise RegistryError(f"feed registry not found: {path}") from None
     except yaml.YAMLError as e:
         raise RegistryError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(doc, dict):
+        raise RegistryError(f"{path}: expected a mapping with 'datasets' and 'feeds'")
+    return doc
+
+
+def _merged(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The registry with its `include:` files merged in (datasets, feeds, allowed_hosts).
+    Each feed remembers the file it came from: its `path` is relative to that file."""
+    if path in seen:
+        raise RegistryError(f"{path}: included twice (include loop)")
+    doc = _read_yaml(path)
+    merged = {"datasets": dict(doc.get("datasets") or {}),
+              "feeds": [dict(f, _file=path) for f in doc.get("feeds") or []],
+              "allowed_hosts": list(doc.get("allowed_hosts") or [])}
+    for name in doc.get("include") or []:
+        part = _merged((path.parent / name).resolve(), (*seen, path))
+        for ds, spec in part["datasets"].items():
+            if ds in merged["datasets"]:
+                raise RegistryError(f"{path}: dataset '{ds}' is declared again in {name}")
+            merged["datasets"][ds] = spec
+        merged["feeds"] += part["feeds"]
+        merged["allowed_hosts"] += part["allowed_hosts"]
+    return merged
+
+
+def load_registry(path: Path) -> Registry:
+    """Parse and check the registry at `path` (and the files it includes)."""
+    path = registry_path = Path(path).resolve()
+    doc = _merged(registry_path)
 
     datasets: dict[str, DatasetSpec] = {}
     for name, spec in (doc.get("datasets") or {}).items():
@@ -149,6 +177,7 @@ def load_registry(path: Path) -> Registry:
     seen: set[str] = set()
     for i, entry in enumerate(doc.get("feeds") or [], start=1):
         feed_id = entry.get("id") or f"#{i}"
+        path = entry.pop("_file")
         where = f"feed '{feed_id}'"
         _require(entry, "id", where, path)
         if feed_id in seen:
@@ -253,4 +282,5 @@ def load_registry(path: Path) -> Registry:
                 values=values,
             )
         )
-    return Registry(datasets=datasets, feeds=feeds, path=path, allowed_hosts=allowed_hosts)
+    return Registry(datasets=datasets, feeds=feeds, path=registry_path,
+                    allowed_hosts=allowed_hosts)

@@ -93,5 +93,30 @@ def build(settings: Settings) -> DbtResult:
     return run_dbt(settings, "build")
 
 
+DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+
+
+def publish_docs(settings: Settings) -> Path:
+    """`dbt docs generate`, then publish the static docs site (with lineage) as
+    `site/dbt-docs/`, switched in one rename so readers never see half of it."""
+    import shutil
+    import uuid
+
+    run_dbt(settings, "docs", "generate")
+    site_docs = settings.site_dir / "dbt-docs"
+    staging = settings.site_dir / f".dbt-docs-{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    for name in DOCS_FILES:
+        shutil.copyfile(settings.dbt_target_dir / name, staging / name)
+    old = None
+    if site_docs.exists():
+        old = settings.site_dir / f".dbt-docs-old-{uuid.uuid4().hex}"
+        os.replace(site_docs, old)
+    os.replace(staging, site_docs)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return site_docs
+
+
 def manifest(settings: Settings) -> dict:
     return json.loads((settings.dbt_target_dir / "manifest.json").read_text())

@@ -14,6 +14,9 @@ from tests.helpers import PROJECT_ROOT, copy_sample_data
 
 SLUG = "penduduk-kabupaten-kota"
 REGENCIES = {"36.01", "36.02", "36.03", "36.04", "36.71", "36.72", "36.73", "36.74"}
+DATASETS = ("penduduk", "indikator", "aduan", "fasilitas_kesehatan")
+# 8 regencies: penduduk 2 files each, indikator 1, aduan 12 (a month each), facilities 1
+N_SAMPLE_FILES = 8 * (2 + 1 + 12 + 1)
 
 
 def _read_csv(path):
@@ -112,7 +115,7 @@ def test_second_run_with_nothing_new_publishes_no_new_version(sample_run):
     assert {p["status"] for p in first["published"]} == {"published"}
     assert {p["status"] for p in second["published"]} == {"unchanged"}
     assert sum(f["accepted"] for f in second["feeds"]) == 0
-    assert sum(f["skipped"] for f in second["feeds"]) == 24
+    assert sum(f["skipped"] for f in second["feeds"]) == N_SAMPLE_FILES
     site = sample_run["settings"].site_dir
     versions = [d for d in (site / "datasets" / SLUG).iterdir() if not d.is_symlink()]
     assert len(versions) == 1
@@ -122,17 +125,17 @@ def test_every_received_file_is_snapshotted_and_logged(sample_run):
     settings = sample_run["settings"]
     snapshots = [p for p in settings.raw_dir.rglob("*")
                  if p.is_file() and not p.name.endswith(".meta.json")]
-    assert len(snapshots) == 24
+    assert len(snapshots) == N_SAMPLE_FILES
     for snap in snapshots:
         sidecar = json.loads(snap.with_name(f"{snap.stem}.meta.json").read_text())
         assert sidecar["sha256"] == snap.stem
-        assert sidecar["feed"].split(".")[1] in ("penduduk", "indikator")
+        assert sidecar["feed"].split(".")[1] in DATASETS
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         statuses = con.execute(
             "select status, count(*) from meta.submissions group by 1").fetchall()
         lineage = con.execute(
             "select count(*) from raw.penduduk where _source_sha256 is null").fetchone()[0]
-    assert statuses == [("accepted", 24)]
+    assert statuses == [("accepted", N_SAMPLE_FILES)]
     assert lineage == 0
 
 
@@ -222,3 +225,46 @@ def test_indicators_reproduce_the_reference_series(sample_run):
         assert row["satuan"] == ref["satuan"]
     ipm = {r["seri"] for r in published.values() if r["indikator"].startswith("ipm")}
     assert ipm == {"ipm_metode_lama"}
+
+
+def test_every_regency_sends_every_dataset_and_all_are_accepted(sample_run):
+    feeds = sample_run["first"]["feeds"]
+    accepted = {(f["regency"], f["dataset"]) for f in feeds if f["accepted"] and not f["error"]}
+    assert accepted == {(r, d) for r in REGENCIES for d in DATASETS}
+    assert sum(f["quarantined"] for f in feeds) == 0
+
+
+def test_complaints_reproduce_the_kota_tangerang_2024_calibration(sample_run):
+    """LAKSA, Kota Tangerang, 2024: 14,012 complaints, 13,421 selesai, 20 proses, 571
+    menunggu (the synthetic sample is calibrated on these published totals)."""
+    site = sample_run["settings"].site_dir
+    slug = "aduan-masyarakat-bulanan"
+    rows = [r for r in _read_csv(site / "datasets" / slug / "latest" / f"{slug}.csv")
+            if r["kode_wilayah"] == "36.71" and r["bulan"].startswith("2024-")]
+    totals = {k: sum(int(r[k]) for r in rows) for k in
+              ("jumlah_diterima", "jumlah_selesai", "jumlah_proses", "jumlah_menunggu")}
+    assert totals == {"jumlah_diterima": 14_012, "jumlah_selesai": 13_421,
+                      "jumlah_proses": 20, "jumlah_menunggu": 571}
+    assert {r["bulan"] for r in rows} == {f"2024-{m:02d}" for m in range(1, 13)}
+
+
+def test_no_personal_data_in_any_published_file(sample_run):
+    """The complaint exports carry names, NIKs, phones and e-mails; none is published."""
+    import re
+
+    site = sample_run["settings"].site_dir
+    nik = re.compile(rb"(?<![0-9])36[0-9]{14}(?![0-9])")
+    phone = re.compile(rb"(?<![0-9])(\+62|62|0)[ -]?8[1-9][0-9 -]{7,12}")
+    email = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z]{2,}")
+    checked = 0
+    for path in (site / "datasets").rglob("*"):
+        if path.is_file() and path.suffix in (".csv", ".json"):
+            body = path.read_bytes()
+            assert not nik.search(body), path
+            assert not phone.search(body), path
+            assert not email.search(body), path
+            checked += 1
+    assert checked >= 10
+    columns = {c["name"] for d in json.loads((site / "catalog.json").read_text())["datasets"]
+               for c in d["columns"]}
+    assert not columns & {"nama_pelapor", "nik_pelapor", "telepon_pelapor", "email_pelapor"}
