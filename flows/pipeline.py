@@ -23,6 +23,7 @@ from flows.ingest import Received, load_batch, sha256_of, snapshot
 from flows.readers import SubmissionError
 from flows.registry import DatasetSpec, Feed, Registry, load_registry
 from flows.settings import Settings
+from flows.status import publish_status, redact
 from flows.warehouse import banten_regency_codes, connect, initialise, raw_table
 
 
@@ -73,8 +74,8 @@ def _record_quality(con, submission_id: str, verdict) -> None:
         con.execute(
             "insert into meta.quality_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [submission_id, verdict.suite, r.expectation, r.column, r.severity, r.success,
-             json.dumps(r.observed_value, default=str), r.unexpected_count,
-             json.dumps(r.unexpected_examples, default=str), r.message],
+             redact(json.dumps(r.observed_value, default=str)), r.unexpected_count,
+             redact(json.dumps(r.unexpected_examples, default=str)), redact(r.message)],
         )
 
 
@@ -309,6 +310,7 @@ def pipeline(regency: str | None = None, dataset: str | None = None) -> dict:
         con.execute("insert into meta.runs values (?, ?, ?, ?, ?)",
                     [run.run_id, run.started_at, run.finished_at, run.status,
                      json.dumps(run.to_dict())])
+    publish_status(settings, registry)
     print(format_summary(run))
     if run.errors:
         raise RuntimeError("pipeline run failed: " + " | ".join(run.errors))
