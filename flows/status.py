@@ -186,7 +186,18 @@ def runs(settings: Settings, *, limit: int = 50) -> list[dict]:
     return rows
 
 
+def publish_reference(settings: Settings) -> None:
+    """The regency boundaries, for the catalogue's maps (it reads nothing outside site/)."""
+    src = settings.reference_dir / "batas_kabupaten_kota.geojson"
+    target = settings.site_dir / "reference" / src.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(src.read_bytes())
+    os.replace(tmp, target)
+
+
 def publish_status(settings: Settings, registry: Registry) -> None:
+    publish_reference(settings)
     meta = settings.site_dir / "meta"
     generated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     _write_json_atomic(meta / "feeds.json",
