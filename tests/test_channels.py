@@ -175,7 +175,7 @@ def test_network_feeds_in_a_real_run(prefect_harness, tmp_path, monkeypatch, ser
     monkeypatch.setenv("SATUDATA_FEEDS", str(feeds_path))
     monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
 
-    result = pipeline()
+    result = pipeline(dataset="penduduk")
 
     assert result["status"] == "completed_with_feed_errors"
     feeds = {f["feed_id"]: f for f in result["feeds"]}

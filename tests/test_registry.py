@@ -52,3 +52,20 @@ def test_invalid_yaml(tmp_path):
     path.write_text("feeds: [\n")
     with pytest.raises(RegistryError, match="not valid YAML"):
         load_registry(path)
+
+
+def test_cli_feeds_validate_names_the_broken_entry_and_field(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    satudata = Path(sys.executable).parent / "satudata"
+    path = _broken(tmp_path, lambda d: d["feeds"][6].update(region_code="kode"))
+    bad = subprocess.run([satudata, "feeds", "validate", "--file", str(path)],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 1
+    assert "feed 'kota-serang.penduduk': field 'region_code' is 'kode'" in bad.stderr
+    good = subprocess.run([satudata, "feeds", "validate", "--file", str(SAMPLE)],
+                          capture_output=True, text=True, check=False)
+    assert good.returncode == 0, good.stderr
+    assert "valid: 4 datasets, 32 feeds" in good.stdout
