@@ -23,6 +23,8 @@ def _broken(tmp_path, mutate):
     mutate(doc)
     path = tmp_path / "feeds.yml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    for name in doc.get("include", []):
+        (tmp_path / name).write_text((SAMPLE.parent / name).read_text())
     return path
 
 
