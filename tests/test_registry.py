@@ -39,8 +39,8 @@ def _broken(tmp_path, mutate):
      r"feed 'kab-pandeglang.penduduk': field 'columns' maps 'Total' to 'jumlah'"),
     (lambda d: d["feeds"][3].update(id="kab-lebak.penduduk"),
      r"feed 'kab-lebak.penduduk': id is used twice"),
-    (lambda d: d["feeds"][4].update(dataset="aduan"),
-     r"feed 'kota-tangerang.penduduk': field 'dataset' is 'aduan'"),
+    (lambda d: d["feeds"][4].update(dataset="kesehatan"),
+     r"feed 'kota-tangerang.penduduk': field 'dataset' is 'kesehatan'"),
     (lambda d: d["feeds"][5].update(region_code="iso"),
      r"feed 'kota-cilegon.penduduk': field 'region_code' is 'iso'"),
 ])
