@@ -1,25 +1,45 @@
-"""Publish: every mart that declares catalogue metadata becomes an immutable release.
+"""Publish: every mart that declares catalogue metadata becomes an immutable open-data release.
 
 dbt's `manifest.json` is the one list of what is published: a model is published when
-its `config.meta.catalog` is set. A release is written into a hidden folder beside its
-final place and renamed into `site/datasets/<slug>/<version>/`; `latest` is a symlink
-switched with one atomic rename, and `catalog.json` is replaced the same way, so a
-reader never sees half a release. A new version appears only when the content changed.
+its `config.meta.catalog` is set. Only columns classified `public` leave the warehouse.
+
+A release `site/datasets/<slug>/<version>/` holds the data as CSV (UTF-8, comma, header),
+XLSX, JSON (an array of records) and Parquet, a Frictionless `datapackage.json` whose
+Table Schema comes from the dbt column metadata, `release.json` (with the changelog
+against the previous version) and `SHA256SUMS`. It is written into a hidden
+`.staging-*` folder beside its final place and renamed into place in one step; `latest`
+is a symlink switched with one atomic rename. `catalog.json` (the catalogue app's index),
+`data.json` (DCAT-US 1.1 for harvesters) and the bulk zip of all latest releases are each
+written aside and renamed over the old file. A reader, or a crash, never sees half a
+release. A new version appears only when the content changed.
+
+Before anything is released, every file is scanned for personal data (NIK, mobile
+numbers, e-mail addresses; see `flows/pii.py`); a hit fails that dataset's publication
+and leaves its previous release published. Text cells that a spreadsheet would run as a
+formula (`=`, `+`, `-`, `@`, tab, CR) get a leading `'` in the CSV and XLSX files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
+import math
 import os
+import re
 import shutil
 import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
+from flows import pii
 from flows.settings import Settings
 from flows.warehouse import connect
 
@@ -28,14 +48,48 @@ REQUIRED_META = (
     "produsen_data", "walidata", "license", "source", "spatial", "synthetic",
 )
 BILINGUAL = ("title", "description", "source")
+# Satu Data Indonesia / BPS MS-Ind fields a mart may add under meta.catalog.
+OPTIONAL_SATUDATA = ("konsep", "definisi", "metode_perhitungan", "klasifikasi_penyajian",
+                     "level_estimasi")
 CLASSIFICATIONS = {"public", "restricted"}
 LICENSE_URLS = {
     "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
     "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
     "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
 }
-FORMATS = ("csv", "parquet")
-MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+FORMATS = ("csv", "xlsx", "json", "parquet")
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+}
+FORMAT_NAMES = {"csv": "CSV", "xlsx": "XLSX", "json": "JSON", "parquet": "Parquet"}
+FORMAT_DESCRIPTIONS = {
+    "csv": "CSV, UTF-8, comma-separated, header row",
+    "xlsx": "Excel workbook: sheet 'data' (header row) and sheet 'metadata'",
+    "json": "JSON, an array of records (one object per row)",
+    "parquet": "Apache Parquet (zstd), column types kept",
+}
+# Region codes and the code lists they come from (Satu Data "kode referensi").
+REFERENCE_CODES = {"kode_wilayah": "Kode wilayah administrasi pemerintahan (Kemendagri)"}
+# Text cells starting with one of these run as a formula in a spreadsheet.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_DATA_ROWS = 1_048_575          # rows per sheet below the header (Excel's limit)
+XLSX_BATCH_ROWS = 50_000
+XLSX_MAX_EXACT_INT = 10**15         # Excel keeps 15 significant digits; larger ints as text
+BULK_ZIP = "downloads/satudata-banten-latest.zip"
+DATA_JSON = "data.json"
+CATALOG_JSON = "catalog.json"
+DEFAULT_BASE_URL = "http://localhost:8501"
+STATIC_PREFIX = "/app/static"        # where the catalogue serves site/ (flows/cli.py)
+PUBLISHER_PARENT = "Pemerintah Provinsi Banten"
+DATAPACKAGE_SPEC = "https://specs.frictionlessdata.io/data-package/"
+DCAT_US_SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
+ISO_PERIODICITY = re.compile(
+    r"^R/P(?:\d+(?:\.\d+)?Y)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?W)?(?:\d+(?:\.\d+)?D)?"
+    r"(?:T(?:\d+(?:\.\d+)?H)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?S)?)?$"
+)
 
 
 class PublishError(RuntimeError):
@@ -120,6 +174,9 @@ def published_marts(manifest: dict) -> list[MartSpec]:
     return sorted(marts, key=lambda m: m.slug)
 
 
+# --- small helpers ---------------------------------------------------------------------
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -139,14 +196,76 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_json_atomic(path: Path, doc: dict) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _fsync(tmp)
     os.replace(tmp, path)
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _scratch() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for working on staged files; never downloads an extension."""
+    return duckdb.connect(config={"autoinstall_known_extensions": False})
+
+
+def base_url() -> str:
+    """Public root of the catalogue: `$SATUDATA_BASE_URL`, default http://localhost:8501."""
+    return (os.environ.get("SATUDATA_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
+
+
+def site_url(relative: str, base: str | None = None) -> str:
+    """The URL at which the catalogue serves `site/<relative>`."""
+    return f"{base or base_url()}{STATIC_PREFIX}/{relative}"
+
+
+def stable_url(slug: str, name: str, base: str | None = None) -> str:
+    """Stable download URL of a file of the latest release, e.g. `<slug>.xlsx`."""
+    return site_url(f"datasets/{slug}/latest/{name}", base)
 
 
 def dataset_dir(site: Path, slug: str) -> Path:
     return site / "datasets" / slug
+
+
+@contextmanager
+def _publish_lock(settings: Settings) -> Iterator[None]:
+    """One publisher at a time per SATUDATA_HOME (held only while writing the site), so
+    hidden work files found while holding it are leftovers of a crash."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with open(settings.home / ".publish.lock", "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Staging folders and temporary files a crashed publisher left behind."""
+    if not folder.exists():
+        return
+    for p in folder.iterdir():
+        if p.name.startswith(".staging-") and p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(".latest-") or (p.name.startswith(".") and
+                                                p.name.endswith(".tmp")):
+            p.unlink(missing_ok=True)
 
 
 def releases(site: Path, slug: str) -> list[dict]:
@@ -163,22 +282,38 @@ def releases(site: Path, slug: str) -> list[dict]:
     return sorted(out, key=lambda r: r["sequence"], reverse=True)
 
 
-def _next_version(existing: list[dict], today: dt.date) -> str:
+def _next_version(existing: list[dict], folder: Path, today: dt.date) -> str:
     names = {r["version"] for r in existing}
     version, n = today.isoformat(), 1
-    while version in names:
+    while version in names or (folder / version).exists():
         n += 1
         version = f"{today.isoformat()}.{n}"
     return version
+
+
+def _point_latest(folder: Path, version: str) -> None:
+    """Switch `latest` to `version` in one atomic rename (a no-op if it points there)."""
+    latest = folder / "latest"
+    if latest.is_symlink() and os.readlink(latest) == version:
+        return
+    link_tmp = folder / f".latest-{uuid.uuid4().hex}"
+    os.symlink(version, link_tmp)
+    os.replace(link_tmp, latest)
 
 
 def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     return {r[0]: r[1] for r in con.execute(f"describe {relation}").fetchall()}
 
 
+def _parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    return {r[0]: r[1] for r in con.execute(
+        f"describe select * from read_parquet({_sql_str(str(path))})").fetchall()}
+
+
 def _frictionless_type(duck_type: str) -> str:
     t = duck_type.upper()
-    if t in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"):
+    if t in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
+             "USMALLINT", "UTINYINT"):
         return "integer"
     if t in ("DOUBLE", "FLOAT", "REAL") or t.startswith("DECIMAL"):
         return "number"
@@ -191,21 +326,299 @@ def _frictionless_type(duck_type: str) -> str:
     return "string"
 
 
+# --- the release's files ---------------------------------------------------------------
+
+
+def neutralise(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading `'`; anything else
+    (numbers included) is returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _csv_select(types: dict[str, str]) -> str:
+    """Columns of the staged Parquet for the CSV: text cells neutralised (formula
+    injection), everything else as is."""
+    prefixes = "^[=+\\-@\\t\\r]"
+    cols = []
+    for name, typ in types.items():
+        col = _ident(name)
+        if pii.column_kind(typ) == "text":
+            text = f"cast({col} as varchar)"
+            cols.append(f"case when regexp_matches({text}, {_sql_str(prefixes)}) "
+                        f"then '''' || {text} else {text} end as {col}")
+        else:
+            cols.append(col)
+    return ", ".join(cols)
+
+
+def _xlsx_cell(value: object) -> object:
+    """A Parquet value as an XLSX cell: formulas neutralised, characters XML cannot hold
+    removed, time zones normalised to UTC (Excel has none)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+    if isinstance(value, int):
+        return value if abs(value) < XLSX_MAX_EXACT_INT else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal | dt.date | dt.time | dt.timedelta):
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+    if isinstance(value, bytes):
+        return value.hex()
+    return neutralise(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _write_xlsx(parquet: Path, out: Path, types: dict[str, str],
+                metadata_rows: list[list]) -> list[pii.Finding]:
+    """Stream the staged Parquet into a workbook (openpyxl write-only, one batch in
+    memory at a time): sheet `data` (more sheets `data_2`... past Excel's row limit)
+    and sheet `metadata`. Scans every written value for personal data."""
+    import openpyxl
+    import pyarrow.parquet as pq
+
+    columns = list(types)
+    kinds = {c: k for c, t in types.items() if (k := pii.column_kind(t))}
+    scanner = pii.ValueScanner(out.name, kinds)
+    wb = openpyxl.Workbook(write_only=True)
+    sheet, used, sheets = None, 0, 0
+
+    def new_sheet():
+        nonlocal sheets
+        sheets += 1
+        ws = wb.create_sheet("data" if sheets == 1 else f"data_{sheets}")
+        ws.freeze_panes = "A2"
+        ws.append(columns)
+        return ws
+
+    pf = pq.ParquetFile(parquet)
+    try:
+        for batch in pf.iter_batches(batch_size=XLSX_BATCH_ROWS):
+            data = batch.to_pydict()
+            cells = [[_xlsx_cell(v) for v in data[c]] for c in columns]
+            for c, values in zip(columns, cells, strict=True):
+                scanner.add(c, values)
+            for row in zip(*cells, strict=True):
+                if sheet is None or used >= XLSX_DATA_ROWS:
+                    sheet, used = new_sheet(), 0
+                sheet.append(row)
+                used += 1
+    finally:
+        pf.close()
+    if sheet is None:
+        new_sheet()
+    meta_ws = wb.create_sheet("metadata")
+    for row in metadata_rows:
+        meta_ws.append([_xlsx_cell(v) for v in row])
+    wb.save(out)
+    return scanner.findings()
+
+
+def _xlsx_metadata(mart: MartSpec, types: dict[str, str], version: str,
+                   temporal: str | None) -> list[list]:
+    meta = mart.meta
+    rows = [
+        ["Judul / Title", meta["title"]["id"], meta["title"]["en"]],
+        ["Deskripsi / Description", meta["description"]["id"], meta["description"]["en"]],
+        ["Produsen data", "; ".join(meta["produsen_data"])],
+        ["Walidata", meta["walidata"]],
+        ["Satuan / Unit", meta["unit"]],
+        ["Frekuensi / Frequency", meta["frequency"]],
+        ["Cakupan wilayah / Spatial", meta["spatial"]],
+        ["Cakupan waktu / Temporal", temporal],
+        ["Sumber / Source", meta["source"]["id"], meta["source"]["en"]],
+        ["Lisensi / License", meta["license"], LICENSE_URLS.get(meta["license"])],
+        ["Versi / Version", version],
+    ]
+    for key in OPTIONAL_SATUDATA:
+        value = meta.get(key)
+        if isinstance(value, dict):
+            rows.append([key, value.get("id"), value.get("en")])
+        elif value:
+            rows.append([key, value])
+    rows += [[], ["Kolom / Column", "Tipe / Type", "Satuan / Unit", "Keterangan",
+                  "Description"]]
+    by_name = {c["name"]: c for c in mart.columns}
+    for name, typ in types.items():
+        col = by_name[name]
+        rows.append([name, _frictionless_type(typ), col.get("unit"), col["description"]["id"],
+                     col["description"]["en"]])
+    return rows
+
+
+def _pii_error(slug: str, mart: MartSpec, findings: list[pii.Finding]) -> PublishError:
+    columns = sorted({f.column for f in findings})
+    return PublishError(
+        f"dataset '{slug}': personal data found, not published: "
+        + "; ".join(f.describe() for f in findings)
+        + f". The previous release stays published (latest unchanged). Fix: classify "
+        f"column(s) {columns} of model '{mart.model}' as restricted in its YAML "
+        "(config.meta.classification: restricted) so they never leave the warehouse, or "
+        "remove the personal data from the mart; then run the pipeline again."
+    )
+
+
+def _temporal_interval(temporal: str | None) -> str | None:
+    """'2020/2024-S2' -> '2020-01-01/2024-12-31' (ISO 8601, for DCAT-US); None if a
+    period is not one of YYYY, YYYY-S1/S2, YYYY-Q1..4, YYYY-MM, YYYY-MM-DD."""
+    if not temporal:
+        return None
+    lo, _, hi = temporal.partition("/")
+    start, end = _period_bounds(lo), _period_bounds(hi or lo)
+    if start is None or end is None:
+        return None
+    return f"{start[0].isoformat()}/{end[1].isoformat()}"
+
+
+def _period_bounds(period: str) -> tuple[dt.date, dt.date] | None:
+    p = period.strip()
+    if m := re.fullmatch(r"(\d{4})", p):
+        y = int(m[1])
+        return dt.date(y, 1, 1), dt.date(y, 12, 31)
+    if m := re.fullmatch(r"(\d{4})-S([12])", p):
+        y, s = int(m[1]), int(m[2])
+        return (dt.date(y, 1, 1), dt.date(y, 6, 30)) if s == 1 else (dt.date(y, 7, 1),
+                                                                    dt.date(y, 12, 31))
+    if m := re.fullmatch(r"(\d{4})-Q([1-4])", p):
+        y, q = int(m[1]), int(m[2])
+        return _month_bounds(y, 3 * q - 2)[0], _month_bounds(y, 3 * q)[1]
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", p):
+        if 1 <= int(m[2]) <= 12:
+            return _month_bounds(int(m[1]), int(m[2]))
+        return None
+    try:
+        d = dt.date.fromisoformat(p[:10])
+    except ValueError:
+        return None
+    return d, d
+
+
+def _month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
+    first = dt.date(year, month, 1)
+    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return first, nxt - dt.timedelta(days=1)
+
+
+def _reference_codes(mart: MartSpec) -> dict | str | None:
+    if mart.meta.get("kode_referensi"):
+        return mart.meta["kode_referensi"]
+    codes = {c["name"]: REFERENCE_CODES[c["name"]] for c in mart.columns
+             if c["classification"] == "public" and c["name"] in REFERENCE_CODES}
+    return codes or None
+
+
+def satudata_metadata(mart: MartSpec, temporal: str | None) -> dict:
+    """The Satu Data Indonesia metadata of a dataset (datapackage.json and data.json)."""
+    meta = mart.meta
+    block = {
+        "title": meta["title"],
+        "description": meta["description"],
+        "theme": meta["theme"],
+        "unit": meta["unit"],                   # satuan
+        "frequency": meta["frequency"],         # frekuensi
+        "produsen_data": meta["produsen_data"],
+        "walidata": meta["walidata"],
+        "spatial": meta["spatial"],             # cakupan wilayah
+        "temporal": temporal,                   # cakupan waktu
+        "source": meta["source"],
+        "license": meta["license"],
+        "synthetic": meta["synthetic"],
+    }
+    codes = _reference_codes(mart)
+    if codes:
+        block["kode_referensi"] = codes
+    for key in OPTIONAL_SATUDATA:
+        if meta.get(key):
+            block[key] = meta[key]
+    return block
+
+
+def _file_entry(slug: str, version: str, fmt: str, path: Path, sha256: str) -> dict:
+    return {
+        "format": fmt,
+        "path": f"datasets/{slug}/{version}/{path.name}",
+        "bytes": path.stat().st_size,
+        "sha256": sha256,
+        "mediatype": MEDIA_TYPES[fmt],
+    }
+
+
+def _datapackage(mart: MartSpec, types: dict[str, str], files: dict, version: str,
+                 now: dt.datetime, temporal: str | None, key: list[str]) -> dict:
+    slug, meta = mart.slug, mart.meta
+    by_name = {c["name"]: c for c in mart.columns}
+    fields = [
+        {
+            "name": name,
+            "type": _frictionless_type(typ),
+            "title": by_name[name]["description"]["id"],
+            "description": by_name[name]["description"]["en"],
+            **({"unit": by_name[name]["unit"]} if by_name[name].get("unit") else {}),
+            **({"constraints": {"required": True}} if name in key else {}),
+        }
+        for name, typ in types.items()
+    ]
+    schema = {"fields": fields, "missingValues": [""], **({"primaryKey": key} if key else {})}
+
+    def resource(fmt: str, **extra) -> dict:
+        return {
+            "name": slug if fmt == "csv" else f"{slug}-{fmt}",
+            "path": f"{slug}.{fmt}",
+            "title": f"{meta['title']['id']} ({FORMAT_NAMES[fmt]})",
+            "description": FORMAT_DESCRIPTIONS[fmt],
+            "format": fmt,
+            "mediatype": MEDIA_TYPES[fmt],
+            "bytes": files[fmt]["bytes"],
+            "hash": f"sha256:{files[fmt]['sha256']}",
+            **extra,
+            "schema": schema,
+        }
+
+    return {
+        "profile": "data-package",
+        "name": slug,
+        "title": meta["title"]["id"],
+        "description": meta["description"]["id"],
+        "version": version,
+        "created": now.isoformat(),
+        "keywords": meta["keywords"],
+        "licenses": [{"name": meta["license"], "path": LICENSE_URLS.get(meta["license"], ""),
+                      "title": meta["license"]}],
+        "sources": [{"title": meta["source"]["id"]}],
+        "contributors": [{"title": p, "role": "author"} for p in meta["produsen_data"]]
+        + [{"title": meta["walidata"], "role": "publisher"}],
+        "resources": [
+            resource("csv", profile="tabular-data-resource", encoding="utf-8",
+                     dialect={"delimiter": ",", "header": True}),
+            resource("xlsx", profile="tabular-data-resource",
+                     dialect={"excel": {"sheet": "data"}}),
+            # Checked for integrity (bytes, sha256); their rows are the CSV's rows.
+            resource("json", profile="data-resource", type="file", encoding="utf-8"),
+            resource("parquet", profile="data-resource", type="file"),
+        ],
+        "satudata": satudata_metadata(mart, temporal),
+    }
+
+
 def _changelog(con: duckdb.DuckDBPyConnection, new_parquet: Path, previous: dict | None,
                site: Path, key: list[str]) -> dict:
     if previous is None:
         return {"id": "Rilis pertama", "en": "First release", "rows_added": None,
                 "rows_removed": None, "rows_changed": None, "columns_added": [],
-                "columns_removed": []}
+                "columns_removed": [], "columns_retyped": [], "formats_added": []}
     old = site / previous["files"]["parquet"]["path"]
-    new_cols = [r[0] for r in con.execute("describe select * from read_parquet(?)",
-                                          [str(new_parquet)]).fetchall()]
-    old_cols = [r[0] for r in con.execute("describe select * from read_parquet(?)",
-                                          [str(old)]).fetchall()]
-    common = [c for c in new_cols if c in old_cols]
+    new_types = _parquet_types(con, new_parquet)
+    old_types = _parquet_types(con, old)
+    common = [c for c in new_types if c in old_types]
     key = [k for k in key if k in common] or common
-    keys = ", ".join(f'"{k}"' for k in key)
-    vals = ", ".join(f'"{c}"' for c in common)
+    keys = ", ".join(_ident(k) for k in key)
+    vals = ", ".join(_ident(c) for c in common)
     q = f"""
         with n as (select {vals} from read_parquet($new)),
              o as (select {vals} from read_parquet($old)),
@@ -218,8 +631,10 @@ def _changelog(con: duckdb.DuckDBPyConnection, new_parquet: Path, previous: dict
     """
     added, removed, changed = con.execute(q, {"new": str(new_parquet), "old": str(old)}
                                           ).fetchone()
-    cols_added = [c for c in new_cols if c not in old_cols]
-    cols_removed = [c for c in old_cols if c not in new_cols]
+    cols_added = [c for c in new_types if c not in old_types]
+    cols_removed = [c for c in old_types if c not in new_types]
+    retyped = [c for c in common if new_types[c] != old_types[c]]
+    formats_added = [f for f in FORMATS if f not in previous["files"]]
     parts_id, parts_en = [], []
     for n, id_, en in ((added, "baris baru", "added"), (removed, "baris dihapus", "removed"),
                        (changed, "baris berubah", "changed")):
@@ -229,152 +644,188 @@ def _changelog(con: duckdb.DuckDBPyConnection, new_parquet: Path, previous: dict
     if cols_added or cols_removed:
         parts_id.append(f"kolom +{cols_added} -{cols_removed}")
         parts_en.append(f"columns +{cols_added} -{cols_removed}")
+    if retyped:
+        parts_id.append(f"tipe kolom berubah {retyped}")
+        parts_en.append(f"column types changed {retyped}")
+    if formats_added and not parts_en:
+        parts_id.append(f"format baru {formats_added}")
+        parts_en.append(f"new formats {formats_added}")
     return {
         "id": "; ".join(parts_id) or "Tidak ada perubahan isi",
         "en": "; ".join(parts_en) or "No content change",
         "rows_added": added, "rows_removed": removed, "rows_changed": changed,
         "columns_added": cols_added, "columns_removed": cols_removed,
+        "columns_retyped": retyped, "formats_added": formats_added,
     }
+
+
+# --- publishing one mart ---------------------------------------------------------------
 
 
 def publish_mart(settings: Settings, mart: MartSpec, *, now: dt.datetime | None = None
                  ) -> PublishOutcome:
-    """Publish one mart; a no-change run publishes nothing. Raises PublishError."""
+    """Publish one mart as a new release, or nothing if its content did not change.
+
+    Raises PublishError (naming the dataset and what to fix) when the mart cannot be
+    published: undocumented columns, personal data in a public column, or any failure
+    while writing; the previous release then stays `latest`."""
     now = now or _now()
-    site = settings.site_dir
     slug = mart.slug
-    folder = dataset_dir(site, slug)
+    folder = dataset_dir(settings.site_dir, slug)
     folder.mkdir(parents=True, exist_ok=True)
-    staging = folder / f".staging-{uuid.uuid4().hex}"
-    staging.mkdir()
-    try:
-        public = [c for c in mart.columns if c["classification"] == "public"]
-        with connect(settings.warehouse, read_only=True) as con:
-            types = _column_types(con, mart.relation)
-            undocumented = [c for c in types if c not in {col["name"] for col in mart.columns}]
-            if undocumented:
-                raise PublishError(
-                    f"dataset '{slug}': columns {undocumented} of {mart.model} are not "
-                    "documented in its YAML; document and classify them before publishing"
-                )
-            select = ", ".join(f'"{c["name"]}"' for c in public)
-            query = f"select {select} from {mart.relation} order by all"
-            csv_path = staging / f"{slug}.csv"
-            parquet_path = staging / f"{slug}.parquet"
-            con.execute(f"copy ({query}) to '{csv_path}' (format csv, header true)")
-            con.execute(
-                f"copy ({query}) to '{parquet_path}' (format parquet, compression zstd)"
+    with _publish_lock(settings):
+        _remove_leftovers(folder)
+        staging = folder / f".staging-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            return _publish(settings, mart, staging, now)
+        except PublishError:
+            raise
+        except Exception as e:
+            raise PublishError(
+                f"dataset '{slug}': publishing failed ({type(e).__name__}: {e}); nothing "
+                "was published, the previous release stays latest"
+            ) from e
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
+             ) -> PublishOutcome:
+    site, slug = settings.site_dir, mart.slug
+    folder = staging.parent
+    public = [c["name"] for c in mart.columns if c["classification"] == "public"]
+    parquet_path = staging / f"{slug}.parquet"
+    csv_path = staging / f"{slug}.csv"
+    json_path = staging / f"{slug}.json"
+    xlsx_path = staging / f"{slug}.xlsx"
+
+    # 1. The public columns leave the warehouse once, as Parquet; the warehouse is
+    #    released before the other formats are written from that file.
+    with connect(settings.warehouse, read_only=True) as wh:
+        wh.execute("set autoinstall_known_extensions = false")
+        relation_types = _column_types(wh, mart.relation)
+        documented = [c["name"] for c in mart.columns]
+        undocumented = [c for c in relation_types if c not in documented]
+        if undocumented:
+            raise PublishError(
+                f"dataset '{slug}': columns {undocumented} of {mart.model} are not "
+                "documented in its YAML; document and classify them before publishing"
             )
-            rows = con.execute(f"select count(*) from {mart.relation}").fetchone()[0]
-            temporal = None
-            tcol = mart.meta.get("temporal_column")
-            if tcol:
-                lo, hi = con.execute(
-                    f'select min("{tcol}"), max("{tcol}") from {mart.relation}').fetchone()
-                temporal = f"{lo}/{hi}" if lo is not None else None
+        missing = [c for c in documented if c not in relation_types]
+        if missing:
+            raise PublishError(
+                f"dataset '{slug}': columns {missing} are documented in the YAML of "
+                f"{mart.model} but the model has no such columns; fix the YAML"
+            )
+        if not public:
+            raise PublishError(f"dataset '{slug}': no column of {mart.model} is classified "
+                               "public; there is nothing to publish")
+        select = ", ".join(_ident(c) for c in public)
+        wh.execute(f"copy (select {select} from {mart.relation} order by all) to "
+                   f"{_sql_str(str(parquet_path))} (format parquet, compression zstd)")
+        temporal = None
+        tcol = mart.meta.get("temporal_column")
+        if tcol:
+            lo, hi = wh.execute(f"select min({_ident(tcol)}), max({_ident(tcol)}) "
+                                f"from {mart.relation}").fetchone()
+            temporal = f"{lo}/{hi}" if lo is not None else None
 
-            content_sha = sha256_file(csv_path)
-            history = releases(site, slug)
-            previous = history[0] if history else None
-            if previous and previous["content_sha256"] == content_sha:
-                return PublishOutcome(slug, "unchanged", previous["version"])
+    with _scratch() as con:
+        parquet_sql = f"read_parquet({_sql_str(str(parquet_path))})"
+        types = _parquet_types(con, parquet_path)
+        rows = con.execute(f"select count(*) from {parquet_sql}").fetchone()[0]
 
-            version = _next_version(history, now.date())
-            key = list(mart.meta.get("key") or [])
-            changelog = _changelog(con, parquet_path, previous, site, key)
+        # 2. Personal data: nothing more is written when the data itself has some.
+        findings = pii.scan_parquet(con, parquet_path)
+        if findings:
+            raise _pii_error(slug, mart, findings)
 
-        files = {}
-        for fmt, path in (("csv", csv_path), ("parquet", parquet_path)):
-            files[fmt] = {
-                "format": fmt,
-                "path": f"datasets/{slug}/{version}/{path.name}",
-                "bytes": path.stat().st_size,
-                "sha256": sha256_file(path),
-                "mediatype": MEDIA_TYPES[fmt],
-            }
-        fields = [
-            {
-                "name": c["name"],
-                "type": _frictionless_type(types[c["name"]]),
-                "title": c["description"]["id"],
-                "description": c["description"]["en"],
-                **({"unit": c["unit"]} if c.get("unit") else {}),
-            }
-            for c in public
-        ]
-        meta = mart.meta
-        datapackage = {
-            "profile": "data-package",
-            "name": slug,
-            "title": meta["title"]["id"],
-            "description": meta["description"]["id"],
-            "version": version,
-            "created": now.isoformat(),
-            "keywords": meta["keywords"],
-            "licenses": [{"name": meta["license"], "path": LICENSE_URLS.get(meta["license"], ""),
-                          "title": meta["license"]}],
-            "sources": [{"title": meta["source"]["id"]}],
-            "contributors": [{"title": p, "role": "author"} for p in meta["produsen_data"]]
-            + [{"title": meta["walidata"], "role": "publisher"}],
-            "resources": [
-                {
-                    "name": slug,
-                    "path": f"{slug}.csv",
-                    "profile": "tabular-data-resource",
-                    "format": "csv",
-                    "mediatype": "text/csv",
-                    "encoding": "utf-8",
-                    "bytes": files["csv"]["bytes"],
-                    "hash": f"sha256:{files['csv']['sha256']}",
-                    "schema": {"fields": fields, **({"primaryKey": key} if key else {})},
-                }
-            ],
-            "satudata": {
-                "title": meta["title"],
-                "description": meta["description"],
-                "theme": meta["theme"],
-                "unit": meta["unit"],
-                "frequency": meta["frequency"],
-                "produsen_data": meta["produsen_data"],
-                "walidata": meta["walidata"],
-                "spatial": meta["spatial"],
-                "temporal": temporal,
-                "synthetic": meta["synthetic"],
-                "kode_referensi": "Kode wilayah Kemendagri",
-            },
-        }
-        _write_json_atomic(staging / "datapackage.json", datapackage)
-        release = {
-            "slug": slug,
-            "version": version,
-            "sequence": (previous["sequence"] + 1) if previous else 1,
-            "published_at": now.isoformat(),
-            "rows": rows,
-            "content_sha256": content_sha,
-            "temporal": temporal,
-            "changelog": changelog,
-            "files": files,
-        }
-        _write_json_atomic(staging / "release.json", release)
-        sums = [f"{sha256_file(p)}  {p.name}" for p in sorted(staging.iterdir())]
-        (staging / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
+        # 3. CSV (its bytes are the content fingerprint): unchanged -> no new version.
+        con.execute(f"copy (select {_csv_select(types)} from {parquet_sql}) to "
+                    f"{_sql_str(str(csv_path))} (format csv, header true)")
+        findings = pii.scan_csv(con, csv_path, types)
+        if findings:
+            raise _pii_error(slug, mart, findings)
+        content_sha = sha256_file(csv_path)
+        history = releases(site, slug)
+        previous = history[0] if history else None
+        if (previous and previous["content_sha256"] == content_sha
+                and all(f in previous["files"] for f in FORMATS)):
+            _point_latest(folder, previous["version"])   # repairs a crash before the switch
+            return PublishOutcome(slug, "unchanged", previous["version"])
 
-        final = folder / version
-        os.replace(staging, final)           # the release appears whole
-        link_tmp = folder / f".latest-{uuid.uuid4().hex}"
-        os.symlink(version, link_tmp)
-        os.replace(link_tmp, folder / "latest")   # latest switches in one step
-        return PublishOutcome(slug, "published", version, changelog["en"])
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        version = _next_version(history, folder, now.date())
+        key = [k for k in (mart.meta.get("key") or []) if k in types]
+        if len(key) != len(mart.meta.get("key") or []):
+            key = []                     # part of the key is restricted: no primaryKey
+
+        # 4. JSON (records) and XLSX, each scanned too.
+        con.execute(f"copy (select * from {parquet_sql}) to {_sql_str(str(json_path))} "
+                    "(format json, array true)")
+        findings = pii.scan_json(con, json_path, types)
+        findings += _write_xlsx(parquet_path, xlsx_path, types,
+                                _xlsx_metadata(mart, types, version, temporal))
+        if findings:
+            raise _pii_error(slug, mart, findings)
+        changelog = _changelog(con, parquet_path, previous, site, key)
+
+    # 5. Descriptors, checksums, then the release appears whole and latest switches.
+    paths = {"csv": csv_path, "xlsx": xlsx_path, "json": json_path, "parquet": parquet_path}
+    digests = {p.name: content_sha if p == csv_path else sha256_file(p) for p in paths.values()}
+    files = {fmt: _file_entry(slug, version, fmt, paths[fmt], digests[paths[fmt].name])
+             for fmt in FORMATS}
+    _write_json_atomic(staging / "datapackage.json",
+                       _datapackage(mart, types, files, version, now, temporal, key))
+    release = {
+        "slug": slug,
+        "version": version,
+        "sequence": (previous["sequence"] + 1) if previous else 1,
+        "published_at": now.isoformat(),
+        "rows": rows,
+        "content_sha256": content_sha,
+        "temporal": temporal,
+        "changelog": changelog,
+        "files": files,
+        "checks": {"personal_data": "none found (NIK, mobile numbers, e-mail addresses)",
+                   "formula_cells": "neutralised in csv and xlsx"},
+    }
+    _write_json_atomic(staging / "release.json", release)
+    sums = [f"{digests.get(p.name) or sha256_file(p)}  {p.name}"
+            for p in sorted(staging.iterdir())]
+    (staging / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
+    for p in staging.iterdir():
+        _fsync(p)
+    _fsync(staging)
+
+    os.replace(staging, folder / version)    # the release appears whole
+    _fsync(folder)
+    _point_latest(folder, version)           # latest switches in one step
+    return PublishOutcome(slug, "published", version, changelog["en"])
+
+
+# --- catalogue-wide files --------------------------------------------------------------
 
 
 def write_catalog(settings: Settings, marts: list[MartSpec], *, now: dt.datetime | None = None
                   ) -> dict:
-    """Rebuild `site/catalog.json` from the releases on disk (the app's one index)."""
+    """Rebuild the catalogue-wide files from the releases on disk, each replaced in one
+    step: the bulk zip of all latest releases, `data.json` (DCAT-US 1.1) and last
+    `catalog.json` (the app's index). Returns the catalog."""
     now = now or _now()
     site = settings.site_dir
+    site.mkdir(parents=True, exist_ok=True)
+    with _publish_lock(settings):
+        _remove_leftovers(site)
+        bulk = write_bulk_zip(settings, marts)
+        write_data_json(settings, marts)
+        catalog = _catalog(site, marts, now, bulk)
+        _write_json_atomic(site / CATALOG_JSON, catalog)
+    return catalog
+
+
+def _catalog(site: Path, marts: list[MartSpec], now: dt.datetime, bulk: dict | None) -> dict:
     datasets = []
     for mart in marts:
         meta = mart.meta
@@ -417,10 +868,10 @@ def write_catalog(settings: Settings, marts: list[MartSpec], *, now: dt.datetime
                 ],
             }
         )
-    catalog = {"generated_at": now.isoformat(), "datasets": datasets}
-    site.mkdir(parents=True, exist_ok=True)
-    _write_json_atomic(site / "catalog.json", catalog)
-    return catalog
+    downloads = {"data_json": DATA_JSON}
+    if bulk:
+        downloads["bulk_zip"] = bulk
+    return {"generated_at": now.isoformat(), "datasets": datasets, "downloads": downloads}
 
 
 def _column_type_from_release(site: Path, release: dict | None, column: str) -> str | None:
@@ -432,3 +883,147 @@ def _column_type_from_release(site: Path, release: dict | None, column: str) -> 
         if field["name"] == column:
             return field["type"]
     return None
+
+
+def _latest_releases(site: Path, marts: list[MartSpec]) -> list[tuple[MartSpec, list[dict]]]:
+    """(mart, its releases newest first) for every mart that has been published."""
+    out = []
+    for mart in marts:
+        history = releases(site, mart.slug)
+        if history:
+            out.append((mart, history))
+    return out
+
+
+def write_bulk_zip(settings: Settings, marts: list[MartSpec]) -> dict | None:
+    """`site/downloads/satudata-banten-latest.zip`: every file of every latest release
+    under `<slug>/`. Written aside and renamed; rebuilt only when a latest version
+    changed (the set of versions is kept in the zip's comment)."""
+    site = settings.site_dir
+    published = _latest_releases(site, marts)
+    target = site / BULK_ZIP
+    if not published:
+        return None
+    versions = {mart.slug: history[0]["version"] for mart, history in published}
+    stamp = json.dumps(versions, sort_keys=True).encode()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target.parent)
+    current = None
+    if target.exists():
+        try:
+            with zipfile.ZipFile(target) as zf:
+                current = zf.comment
+        except zipfile.BadZipFile:
+            current = None
+    if current != stamp:
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                zf.comment = stamp
+                for mart, history in published:
+                    latest = history[0]
+                    folder = dataset_dir(site, mart.slug) / latest["version"]
+                    stamp_time = dt.datetime.fromisoformat(latest["published_at"])
+                    for p in sorted(folder.iterdir()):
+                        info = zipfile.ZipInfo(f"{mart.slug}/{p.name}",
+                                               date_time=stamp_time.timetuple()[:6])
+                        info.external_attr = 0o644 << 16
+                        info.compress_type = (zipfile.ZIP_STORED
+                                              if p.suffix in (".parquet", ".xlsx")
+                                              else zipfile.ZIP_DEFLATED)
+                        with open(p, "rb") as src, zf.open(info, "w") as dst:
+                            shutil.copyfileobj(src, dst, 1 << 20)
+            _fsync(tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return {"path": BULK_ZIP, "bytes": target.stat().st_size, "datasets": versions}
+
+
+def build_data_json(site: Path, marts: list[MartSpec], base: str | None = None) -> dict:
+    """The catalogue as DCAT-US 1.1 (Project Open Data `data.json`, non-federal), with
+    stable `latest` download URLs, for CKAN's data.json harvester and the national
+    portal. Satu Data Indonesia metadata rides along in a `satudata` object per dataset
+    (the schema allows extra properties); the standard fields carry what they can."""
+    base = base or base_url()
+    datasets = []
+    for mart, history in _latest_releases(site, marts):
+        latest, first = history[0], history[-1]
+        datasets.append(_dcat_dataset(mart, latest, first, base))
+    return {
+        "@context": f"{DCAT_US_SCHEMA}/catalog.jsonld",
+        "@id": site_url(DATA_JSON, base),
+        "@type": "dcat:Catalog",
+        "conformsTo": DCAT_US_SCHEMA,
+        "describedBy": f"{DCAT_US_SCHEMA}/catalog.json",
+        "dataset": datasets,
+    }
+
+
+def _dcat_dataset(mart: MartSpec, latest: dict, first: dict, base: str) -> dict:
+    slug, meta = mart.slug, mart.meta
+    datapackage_url = stable_url(slug, "datapackage.json", base)
+    contact = {"@type": "vcard:Contact", "fn": meta["walidata"]}
+    email = meta.get("contact_email") or os.environ.get("SATUDATA_CONTACT_EMAIL")
+    if email:
+        contact["hasEmail"] = f"mailto:{email}"
+    distributions = [
+        {
+            "@type": "dcat:Distribution",
+            "title": f"{meta['title']['id']} ({FORMAT_NAMES[fmt]})",
+            "description": FORMAT_DESCRIPTIONS[fmt],
+            "downloadURL": stable_url(slug, f"{slug}.{fmt}", base),
+            "mediaType": MEDIA_TYPES[fmt],
+            "format": FORMAT_NAMES[fmt],
+            "describedBy": datapackage_url,
+            "describedByType": "application/json",
+        }
+        for fmt in FORMATS if fmt in latest["files"]
+    ]
+    distributions.append({
+        "@type": "dcat:Distribution",
+        "title": "datapackage.json",
+        "description": "Frictionless Data Package: Table Schema, metadata, checksums",
+        "downloadURL": datapackage_url,
+        "mediaType": "application/json",
+        "format": "Frictionless Data Package",
+        "conformsTo": DATAPACKAGE_SPEC,
+    })
+    frequency = meta["frequency"]
+    dataset = {
+        "@type": "dcat:Dataset",
+        "identifier": f"satudata-banten:{slug}",
+        "title": meta["title"]["id"],
+        "description": meta["description"]["id"],
+        "keyword": list(meta["keywords"]),
+        "issued": first["published_at"],
+        "modified": latest["published_at"],
+        "publisher": {"@type": "org:Organization", "name": meta["walidata"],
+                      "subOrganizationOf": {"@type": "org:Organization",
+                                            "name": PUBLISHER_PARENT}},
+        "contactPoint": contact,
+        "accessLevel": "public",
+        "license": LICENSE_URLS.get(meta["license"]),
+        "spatial": meta["spatial"],
+        "accrualPeriodicity": frequency if ISO_PERIODICITY.match(frequency) else "irregular",
+        "theme": [meta["theme"]],
+        "language": ["id"],
+        "landingPage": f"{base}/?dataset={slug}",
+        "describedBy": datapackage_url,
+        "describedByType": "application/json",
+        "conformsTo": DATAPACKAGE_SPEC,
+        "distribution": distributions,
+        "satudata": satudata_metadata(mart, latest["temporal"])
+        | {"version": latest["version"], "rows": latest["rows"]},
+    }
+    temporal = _temporal_interval(latest["temporal"])
+    if temporal:
+        dataset["temporal"] = temporal
+    return dataset
+
+
+def write_data_json(settings: Settings, marts: list[MartSpec]) -> dict:
+    """Write `site/data.json` (replaced in one step); returns it."""
+    doc = build_data_json(settings.site_dir, marts)
+    _write_json_atomic(settings.site_dir / DATA_JSON, doc)
+    return doc
