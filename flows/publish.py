@@ -1,7 +1,9 @@
 """Publish: every mart that declares catalogue metadata becomes an immutable open-data release.
 
 dbt's `manifest.json` is the one list of what is published: a model is published when
-its `config.meta.catalog` is set. Only columns classified `public` leave the warehouse.
+its `config.meta.open_data` is set (not `catalog`: dbt-duckdb looks that key up as its
+own config and warns on every model). Only columns classified `public` leave the
+warehouse.
 
 A release `site/datasets/<slug>/<version>/` holds the data as CSV (UTF-8, comma, header),
 XLSX, JSON (an array of records) and Parquet, a Frictionless `datapackage.json` whose
@@ -43,12 +45,13 @@ from flows import pii
 from flows.settings import Settings
 from flows.warehouse import connect
 
+META_KEY = "open_data"   # config.meta.open_data of a dbt model marks it as published
 REQUIRED_META = (
     "slug", "title", "description", "theme", "keywords", "unit", "frequency",
     "produsen_data", "walidata", "license", "source", "spatial", "synthetic",
 )
 BILINGUAL = ("title", "description", "source")
-# Satu Data Indonesia / BPS MS-Ind fields a mart may add under meta.catalog.
+# Satu Data Indonesia / BPS MS-Ind fields a mart may add under meta.open_data.
 OPTIONAL_SATUDATA = ("konsep", "definisi", "metode_perhitungan", "klasifikasi_penyajian",
                      "level_estimasi")
 CLASSIFICATIONS = {"public", "restricted"}
@@ -125,21 +128,21 @@ def published_marts(manifest: dict) -> list[MartSpec]:
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model":
             continue
-        meta = (node.get("config", {}).get("meta") or node.get("meta") or {}).get("catalog")
+        meta = (node.get("config", {}).get("meta") or node.get("meta") or {}).get(META_KEY)
         if not meta:
             continue
         name = node["name"]
         for key in REQUIRED_META:
             if meta.get(key) in (None, "", [], {}):
-                problems.append(f"model '{name}': meta.catalog.{key} is missing")
+                problems.append(f"model '{name}': meta.open_data.{key} is missing")
         for key in BILINGUAL:
             value = meta.get(key)
             if isinstance(value, dict):
                 for lang in ("id", "en"):
                     if not value.get(lang):
-                        problems.append(f"model '{name}': meta.catalog.{key}.{lang} is missing")
+                        problems.append(f"model '{name}': meta.open_data.{key}.{lang} is missing")
             elif value:
-                problems.append(f"model '{name}': meta.catalog.{key} needs 'id' and 'en' texts")
+                problems.append(f"model '{name}': meta.open_data.{key} needs 'id' and 'en' texts")
         columns = []
         if not node["columns"]:
             problems.append(f"model '{name}': no columns documented in its YAML")
@@ -736,6 +739,12 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
         parquet_sql = f"read_parquet({_sql_str(str(parquet_path))})"
         types = _parquet_types(con, parquet_path)
         rows = con.execute(f"select count(*) from {parquet_sql}").fetchone()[0]
+        if rows == 0:
+            # No regency has sent this dataset yet: nothing to release (an empty file
+            # would look like data); the catalogue lists it as not published yet.
+            history = releases(site, slug)
+            return PublishOutcome(slug, "empty", history[0]["version"] if history else None,
+                                  "no rows yet")
 
         # 2. Personal data: nothing more is written when the data itself has some.
         findings = pii.scan_parquet(con, parquet_path)

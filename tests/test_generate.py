@@ -20,7 +20,7 @@ import yaml
 
 from flows import generate as g
 from flows.readers import header_key, read_file
-from flows.registry import COLUMN_TYPES, Feed, load_registry
+from flows.registry import Feed, load_registry
 from tests.helpers import PROJECT_ROOT
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"

@@ -145,7 +145,7 @@ def make_manifest(extra_meta: dict | None = None) -> dict:
                 "resource_type": "model",
                 "name": "x",
                 "relation_name": '"warehouse"."marts"."x"',
-                "config": {"meta": {"catalog": catalog}},
+                "config": {"meta": {"open_data": catalog}},
                 "columns": {
                     name: {"name": name, "description": f"{desc} (en)",
                            "config": {"meta": {"id": desc, "unit": unit,
