@@ -19,6 +19,11 @@ from flows.settings import PROJECT_ROOT, Settings
 DBT_DIR = PROJECT_ROOT / "dbt"
 
 
+def dbt_dir() -> Path:
+    """The dbt project (`SATUDATA_DBT_DIR` overrides it, e.g. for a test's modified copy)."""
+    return Path(os.environ.get("SATUDATA_DBT_DIR", DBT_DIR))
+
+
 class TransformError(RuntimeError):
     """dbt failed; the message carries the failing nodes and dbt's own words."""
 
@@ -43,8 +48,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         SATUDATA_WAREHOUSE=str(settings.warehouse),
-        DBT_PROFILES_DIR=str(DBT_DIR),
-        DBT_PROJECT_DIR=str(DBT_DIR),
+        DBT_PROFILES_DIR=str(dbt_dir()),
+        DBT_PROJECT_DIR=str(dbt_dir()),
         DBT_TARGET_PATH=str(settings.dbt_target_dir),
         DBT_LOG_PATH=str(settings.dbt_target_dir.parent / "logs"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -61,7 +66,7 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
     cmd = [dbt_executable(), *args]
     started = time.perf_counter()
     proc = subprocess.run(
-        cmd, cwd=DBT_DIR, env=dbt_env(settings), capture_output=True, text=True, check=False
+        cmd, cwd=dbt_dir(), env=dbt_env(settings), capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - started
     nodes: list[dict] = []
@@ -89,7 +94,20 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
     return result
 
 
+def check_metadata(settings: Settings) -> None:
+    """Every published mart must carry its catalogue metadata and column descriptions;
+    a gap fails the run before anything is built, naming the model and the field."""
+    from flows.publish import PublishError, published_marts
+
+    try:
+        published_marts(manifest(settings))
+    except PublishError as e:
+        raise TransformError(f"dbt project not built: {e}") from None
+
+
 def build(settings: Settings) -> DbtResult:
+    run_dbt(settings, "parse")
+    check_metadata(settings)
     return run_dbt(settings, "build")
 
 

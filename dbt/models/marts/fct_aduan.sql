@@ -40,7 +40,9 @@ final as (
             then date_diff('minute', aduan.diterima_pada, aduan.diselesaikan_pada) / 1440.0
         end as hari_penyelesaian,
         aduan.batch_id,
-        aduan.ingested_at
+        aduan.ingested_at,
+        -- when this slice was (re)built: untouched slices keep their old time
+        current_timestamp as built_at
     from aduan
     left join kategori
         on aduan.kategori = lower(kategori.kategori)
