@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PREFECT_PORT ?= 4200
+SIZES ?= 1000000,10000000
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run pipeline serve test lint clean
+.PHONY: setup run pipeline serve test test-reliability bench lint clean \
+        prefect-server worker deploy
 
 # Pinned, reproducible set-up: every package version comes from constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -25,11 +29,29 @@ serve: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not reliability"
+
+# Long crash, load and hostile-input tests (also run by .ci/run).
+test-reliability: setup
+	$(BIN)/pytest -m reliability
+
+# Benchmark: `make bench SIZES=1000000,10000000` (results in bench/results/).
+bench: setup
+	$(BIN)/python -m bench.run --sizes $(SIZES)
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Operations: a real Prefect server and a process worker (see README, Operations).
+prefect-server: setup
+	$(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+worker: setup
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/satudata worker
+
+deploy: setup
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/satudata deploy
 
 clean:
 	rm -rf var dbt/target dbt/logs
