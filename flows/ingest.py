@@ -17,11 +17,14 @@ from pathlib import Path
 
 import duckdb
 
+from flows import timing
 from flows.readers import SubmissionError, header_key, read_file
 from flows.registry import DatasetSpec, Feed
 from flows.warehouse import create_dataset_table_sql
 
 MAX_EXAMPLES = 5
+# "=SUM(", "+cmd|", "@HYPERLINK(", "-2+3": what Excel would execute rather than show.
+FORMULA_PATTERN = r"^\s*(=|[+\-@]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(|!])"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class Received:
 
 
 def sha256_of(path: Path) -> str:
+    with timing.timed("ingest.hash"):
+        return _sha256_of(path)
+
+
+def _sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -57,6 +65,12 @@ def snapshot(feed: Feed, path: Path, raw_dir: Path, *, source: str | None = None
     Written aside and renamed, so a crash never leaves a partial snapshot; an existing
     snapshot is never rewritten.
     """
+    with timing.timed("ingest.snapshot"):
+        return _snapshot(feed, path, raw_dir, source=source, licence=licence)
+
+
+def _snapshot(feed: Feed, path: Path, raw_dir: Path, *, source: str | None,
+              licence: str | None) -> Received:
     digest = sha256_of(path)
     size = path.stat().st_size
     now = dt.datetime.now(dt.UTC)
@@ -138,8 +152,10 @@ def _typed_expr(feed: Feed, ctype: str, src: str) -> str:
             cleaned = f"replace({cleaned}, {_sql_literal(str(thousands))}, '')"
         if decimal != ".":
             cleaned = f"replace({cleaned}, {_sql_literal(str(decimal))}, '.')"
-        target = "bigint" if ctype == "integer" else "double"
-        return f"try_cast({cleaned} as {target})"
+        if ctype == "integer":   # "1622630.5" is not a count: no silent rounding
+            return (f"case when regexp_matches({cleaned}, '^[+-]?[0-9]+$') "
+                    f"then try_cast({cleaned} as bigint) end")
+        return f"try_cast({cleaned} as double)"
     if ctype == "period":
         return f"sd_periode({x})"
     if ctype in ("timestamp", "date"):
@@ -192,6 +208,13 @@ def load_batch(
     con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec, received: Received
 ) -> tuple[str, int]:
     """Read the snapshot and build the canonical batch table. Returns (table, rows)."""
+    with timing.timed("ingest.load"):
+        return _load_batch(con, feed, spec, received)
+
+
+def _load_batch(
+    con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec, received: Received
+) -> tuple[str, int]:
     src_table = f"landing.src_{received.batch_id}"
     batch_table = f"landing.b_{received.batch_id}"
     name = received.path.name
@@ -297,6 +320,21 @@ def _raise_on_bad_values(
             f"row {r}: {v!r}" if v != "" else f"row {r}: empty" for r, v in bad[:MAX_EXAMPLES]
         )
         problems.append(f"column '{src}' (→ {c.name}) must be {hint}; {examples}")
+    for c in spec.columns:
+        if c.type != "text" or c.name not in mapping:
+            continue
+        # A cell that is a spreadsheet formula is an injection attempt or a broken export.
+        formulas = con.execute(
+            f"select _row_number, {c.name}__raw from _typed "
+            f"where regexp_matches({c.name}__raw, {_sql_literal(FORMULA_PATTERN)}) "
+            f"order by _row_number limit {MAX_EXAMPLES}"
+        ).fetchall()
+        if formulas:
+            examples = ", ".join(f"row {r}: {v[:40]!r}" for r, v in formulas)
+            problems.append(
+                f"column '{mapping[c.name]}' holds spreadsheet formulas, not values "
+                f"({examples}); export the values only"
+            )
     for code_col in [c.name for c in spec.columns if c.type == "region_code"]:
         if code_col not in mapping:
             continue

@@ -67,15 +67,64 @@ def _check_headers(name: str, headers: list[str]) -> None:
         seen.add(header_key(h))
 
 
-def _refuse_html(path: Path, name: str) -> None:
-    """A web feed that answers with an error page (HTTP 200) is not data."""
+MAGIC = {  # files that are not text tables, whatever their name says
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx saved with a .csv name?)",
+    b"\x1f\x8b": "a gzip archive",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls / OLE file (save it as .xlsx or CSV)",
+}
+MAX_XLSX_UNCOMPRESSED = 512 * 1024**2   # a sheet bigger than this unpacked is refused
+MAX_XLSX_RATIO = 200                     # ... and so is one that unpacks 200x
+
+
+def _refuse_non_text(path: Path, name: str) -> None:
+    """A web feed that answers with an error page (HTTP 200), a binary file under a .csv
+    name, or a UTF-16 export is not the UTF-8 text table the reader expects."""
     with open(path, "rb") as f:
-        head = f.read(512).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        raw = f.read(65536)
+    for magic, what in MAGIC.items():
+        if raw.startswith(magic):
+            raise SubmissionError(f"{name}: this is {what}, not a text table")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SubmissionError(
+            f"{name}: the file is UTF-16 ('Unicode text' from Excel); ask the regency to "
+            "save it as CSV UTF-8, or set options.encoding: utf-16 on the feed"
+        )
+    if b"\x00" in raw:
+        raise SubmissionError(f"{name}: the file contains NUL bytes (a binary or damaged "
+                              "file, not a text table)")
+    head = raw[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
         raise SubmissionError(
             f"{name}: this is an HTML/XML page, not data (an error or login page served "
             "instead of the file?); ask the regency for the export itself"
         )
+
+
+def _check_xlsx_container(path: Path, name: str) -> None:
+    """Refuse workbooks that are dangerous to open: zip bombs, macros, external links."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise SubmissionError(f"{name}: cannot be opened as an Excel workbook: {e}") from None
+    unpacked = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if unpacked > MAX_XLSX_UNCOMPRESSED or unpacked / packed > MAX_XLSX_RATIO:
+        raise SubmissionError(
+            f"{name}: the workbook unpacks to {unpacked / 1024**2:.0f} MB "
+            f"({unpacked / packed:.0f}x its size): refused as a possible zip bomb; ask for CSV"
+        )
+    names = [i.filename.lower() for i in infos]
+    if any(n.endswith("vbaproject.bin") for n in names):
+        raise SubmissionError(f"{name}: the workbook contains macros (VBA); save it as a "
+                              "plain .xlsx without macros")
+    if any(n.startswith("xl/externallinks/") for n in names):
+        raise SubmissionError(f"{name}: the workbook links to other files (external links); "
+                              "paste the values and remove the links, then send it again")
 
 
 def _csv_reason(message: str, source: Path, name: str) -> str:
@@ -88,6 +137,37 @@ def _csv_reason(message: str, source: Path, name: str) -> str:
     return " ".join(keep[:3])
 
 
+def _mixed_newlines(head: bytes) -> bool:
+    crlf = head.count(b"\r\n")
+    lone_cr = head.count(b"\r") - crlf
+    lone_lf = head.count(b"\n") - crlf
+    return lone_cr > 0 or (crlf > 0 and lone_lf > 0)
+
+
+def _rewrite_utf8_lf(src_path: Path, dst_path: Path, decoder) -> None:
+    """Decode with `decoder`, write UTF-8 with LF line endings, chunk by chunk."""
+    carry = ""
+    with open(src_path, "rb") as src, open(dst_path, "w", encoding="utf-8", newline="") as dst:
+        while True:
+            chunk = src.read(1 << 22)
+            text = carry + decoder.decode(chunk, final=not chunk)
+            carry = ""
+            if chunk and text.endswith("\r"):   # a CRLF may straddle two chunks
+                text, carry = text[:-1], "\r"
+            dst.write(text.replace("\r\n", "\n").replace("\r", "\n"))
+            if not chunk:
+                break
+
+
+def _check_header(path: Path, name: str, delimiter: str, quote: str) -> None:
+    """DuckDB silently renames a repeated header (`Periode`, `Periode_1`): refuse it here."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        header = next(csv.reader(f, delimiter=delimiter, quotechar=quote), [])
+    _check_headers(name, [h.strip() for h in header])
+
+
 def read_csv(
     con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str, name: str
 ) -> None:
@@ -97,29 +177,36 @@ def read_csv(
     tmp: Path | None = None
     if path.stat().st_size == 0:
         raise SubmissionError(f"{name}: the file is empty")
-    _refuse_html(path, name)
-    if encoding not in ("utf-8", "utf8"):
-        # DuckDB reads UTF-8 natively; other encodings (cp1252 from Windows Excel) are
-        # transcoded first, in chunks, so memory stays flat on large files.
+    _refuse_non_text(path, name)
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if encoding not in ("utf-8", "utf8") or _mixed_newlines(head):
+        # DuckDB reads UTF-8 with one kind of line ending; other encodings (cp1252 from
+        # Windows Excel) and mixed CRLF/LF/CR endings are rewritten first, in chunks, so
+        # memory stays flat on large files.
         tmp = Path(tempfile.mkstemp(suffix=".csv")[1])
         try:
             decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
         except LookupError:
+            tmp.unlink(missing_ok=True)
             raise SubmissionError(
                 f"{name}: feed '{feed.id}' declares unknown encoding '{encoding}'"
             ) from None
-        with open(path, "rb") as src, open(tmp, "w", encoding="utf-8", newline="") as dst:
-            while chunk := src.read(1 << 22):
-                dst.write(decoder.decode(chunk))
-            dst.write(decoder.decode(b"", final=True))
+        try:
+            _rewrite_utf8_lf(path, tmp, decoder)
+        except UnicodeDecodeError as e:
+            tmp.unlink(missing_ok=True)
+            raise SubmissionError(f"{name}: not valid {encoding} text at byte {e.start}"
+                                  ) from None
         source = tmp
+    _check_header(source, name, str(opts.get("delimiter", ",")), str(opts.get("quote", '"')))
     try:
         con.execute(
             f"""
             create or replace table {table} as
             select *, row_number() over () as _row_number
             from read_csv(?, delim = ?, quote = ?, header = true, all_varchar = true,
-                          sample_size = -1, null_padding = false, strict_mode = true,
+                          null_padding = false, strict_mode = true,
                           skip = ?)
             """,
             [
@@ -157,6 +244,7 @@ def read_xlsx(
 ) -> None:
     from openpyxl import load_workbook
 
+    _check_xlsx_container(path, name)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for a broken zip/xml
@@ -209,13 +297,14 @@ def read_ckan_json(
     text = path.read_bytes()
     if not text.strip():
         raise SubmissionError(f"{name}: the file is empty")
-    _refuse_html(path, name)
+    _refuse_non_text(path, name)
     try:
         doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
-        head = text[:80].decode("utf-8", "replace").strip()
-        hint = " (it looks like an HTML page, not data)" if head.lower().startswith("<") else ""
-        raise SubmissionError(f"{name}: not valid JSON{hint}: {e}") from None
+    except RecursionError:
+        raise SubmissionError(f"{name}: the JSON is nested too deeply to be a datastore "
+                              "response; refused") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SubmissionError(f"{name}: not valid JSON: {e}") from None
     if isinstance(doc, dict) and doc.get("success") is False:
         raise SubmissionError(f"{name}: the CKAN API answered success=false: "
                               f"{doc.get('error')}")
