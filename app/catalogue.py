@@ -1,19 +1,24 @@
-"""Satu Data Banten: the public data catalogue (``streamlit run app/catalogue.py``).
+"""Satu Data Banten: the public data catalogue (``satudata serve``).
 
 Reads only the published site folder (see ``app/site_reader.py``); never the warehouse.
 
-Routing and state:
-- ``?dataset=<slug>`` shows a dataset page, no parameter shows the list.
+Routing is URL-driven, so every page can be linked and reloaded:
+- ``?page=about`` the about / API page, ``?page=officials`` the officials' view (login);
+- ``?dataset=<slug>`` a dataset page; no parameter: the home page (search and facets).
 - ``?lang=id|en`` picks the UI language (default Indonesian). The language switch is a
   segmented control with key ``lang``: the choice lives in ``st.session_state["lang"]``
   and is mirrored into the ``lang`` query parameter (see ``language_switch``).
-- The search box (key ``q``) keeps its text for the whole session.
+Navigation buttons change the query parameters in callbacks (no full page reload), so
+the session (search text, facets, login) survives moving between pages.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from datetime import UTC, datetime
 from functools import partial
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +31,35 @@ _REPO_ROOT = str(Path(__file__).resolve().parent.parent)
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
+from app import cache, charts  # noqa: E402
 from app import site_reader as sr  # noqa: E402
 from app.i18n import (  # noqa: E402
     DEFAULT_LANG,
     LANG_KEY,
     LANG_LABELS,
     LANGS,
+    column_label,
     current_lang,
+    fmt_bytes,
+    fmt_num,
+    frequency_label,
     has,
     normalize_lang,
     pick,
+    style_numbers,
     t,
+    theme_label,
 )
+from app.widgets import localized_choice  # noqa: E402
 
 DATASET_PARAM = "dataset"
+PAGE_PARAM = "page"
+PAGES = ("about", "officials")
 SEARCH_KEY = "q"
+SORT_KEY = "sort"
 DESCRIPTION_CHARS = 180
+HIGHLIGHTS = 3
+PREVIEW_HEIGHT = 460
 LICENSE_URLS = {
     "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
     "CC-BY-SA-4.0": "https://creativecommons.org/licenses/by-sa/4.0/",
@@ -49,34 +67,8 @@ LICENSE_URLS = {
     "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
     "PDDL-1.0": "https://opendatacommons.org/licenses/pddl/1-0/",
 }
+DOWNLOAD_ORDER = (*sr.FORMATS, "datapackage")
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>$|~#"})
-
-
-# --- cached reads ---------------------------------------------------------------------
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def cached_catalog(path: str, signature: tuple[int, int]) -> dict[str, Any]:
-    """catalog.json, cached per file version: ``signature`` is (mtime_ns, size)."""
-    return sr.load_catalog(Path(path))
-
-
-def get_catalog(site: Path) -> dict[str, Any] | None:
-    """The current catalogue, or ``None`` when nothing was published yet."""
-    path = sr.catalog_path(site)
-    signature = sr.file_signature(path)
-    if signature is None:
-        return None
-    return cached_catalog(str(path), signature)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_preview(
-    parquet: str, slug: str, version: str, signature: tuple[int, int]
-) -> pd.DataFrame:
-    """First rows of one dataset version, keyed by (slug, version) and the file's
-    signature (a same-day re-release rewrites the same version folder)."""
-    return sr.read_preview(Path(parquet))
 
 
 # --- small helpers ----------------------------------------------------------------
@@ -87,23 +79,14 @@ def md(text: Any) -> str:
     return str(text).translate(_MD_SPECIAL)
 
 
+def code(text: Any) -> str:
+    """Inline code (nothing is escaped inside backticks, so backticks are dropped)."""
+    return "`" + str(text).replace("`", "") + "`"
+
+
 def one_line(text: str, limit: int = DESCRIPTION_CHARS) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-def theme_label(theme: str | None) -> str:
-    if not theme:
-        return ""
-    key = f"theme_{theme}"
-    return t(key) if has(key) else theme
-
-
-def frequency_label(code: str | None) -> str:
-    if not code:
-        return "—"
-    key = f"freq_{code}"
-    return f"{t(key)} ({code})" if has(key) else code
 
 
 def license_md(license_id: str | None) -> str:
@@ -125,13 +108,41 @@ def badges(ds: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def app_base_url() -> str | None:
+    """The app's URL in the browser (no query string), else ``$SATUDATA_BASE_URL``."""
+    try:
+        url = st.context.url
+    except Exception:
+        url = None
+    if url:
+        return url.split("?", 1)[0].split("#", 1)[0]
+    return os.environ.get("SATUDATA_BASE_URL", "").strip() or None
+
+
+def rows_label(n: Any) -> str:
+    return fmt_num(n) if isinstance(n, int) else "—"
+
+
+# --- navigation ---------------------------------------------------------------------
+
+
+def go(page: str | None = None, dataset: str | None = None) -> None:
+    """Callback of the navigation buttons: rewrite the query parameters."""
+    for key in (PAGE_PARAM, DATASET_PARAM):
+        if key in st.query_params:
+            del st.query_params[key]
+    if page:
+        st.query_params[PAGE_PARAM] = page
+    if dataset:
+        st.query_params[DATASET_PARAM] = dataset
+
+
 def open_dataset(slug: str) -> None:
-    st.query_params[DATASET_PARAM] = slug
+    go(dataset=slug)
 
 
 def close_dataset() -> None:
-    if DATASET_PARAM in st.query_params:
-        del st.query_params[DATASET_PARAM]
+    go()
 
 
 def back_button() -> None:
@@ -140,16 +151,36 @@ def back_button() -> None:
     )
 
 
-def app_base_url() -> str | None:
-    """The app's URL in the browser (no query string), when Streamlit knows it."""
-    try:
-        url = st.context.url
-    except Exception:
-        return None
-    return url or None
+def current_route() -> tuple[str, str | None]:
+    """``("about"|"officials"|"dataset"|"home", slug)`` from the query parameters."""
+    page = st.query_params.get(PAGE_PARAM)
+    if page in PAGES:
+        return page, None
+    slug = st.query_params.get(DATASET_PARAM)
+    if slug:
+        return "dataset", slug
+    return "home", None
 
 
-# --- page parts -------------------------------------------------------------------
+def header(route: str) -> None:
+    """Navigation (left) and the language switch (right), on every page."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        for target, key, icon in (
+            ("home", "nav_home", ":material/home:"),
+            ("about", "nav_about", ":material/info:"),
+            ("officials", "nav_officials", ":material/shield_person:"),
+        ):
+            active = route == target or (route == "dataset" and target == "home")
+            st.button(
+                t(key),
+                key=f"nav:{target}",
+                on_click=go,
+                kwargs={"page": None if target == "home" else target},
+                type="primary" if active else "tertiary",
+                icon=icon,
+            )
+        st.space("stretch")
+        language_switch()
 
 
 def language_switch() -> None:
@@ -163,22 +194,120 @@ def language_switch() -> None:
     """
     if normalize_lang(st.session_state.get(LANG_KEY)) != st.session_state.get(LANG_KEY):
         st.session_state[LANG_KEY] = normalize_lang(st.query_params.get(LANG_KEY))
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        st.segmented_control(
-            "Bahasa / Language",
-            options=list(LANGS),
-            format_func=LANG_LABELS.__getitem__,
-            required=True,
-            key=LANG_KEY,
-            label_visibility="collapsed",
-        )
+    st.segmented_control(
+        "Bahasa / Language",
+        options=list(LANGS),
+        format_func=LANG_LABELS.__getitem__,
+        required=True,
+        key=LANG_KEY,
+        label_visibility="collapsed",
+    )
     lang = current_lang()
     in_url = st.query_params.get(LANG_KEY)
     if in_url != lang and not (in_url is None and lang == DEFAULT_LANG):
         st.query_params[LANG_KEY] = lang
 
 
-def render_home(catalog: dict[str, Any] | None) -> None:
+# --- home ----------------------------------------------------------------------------
+
+
+def facet_label(facet: str, value: str, lang: str | None = None) -> str:
+    if facet == "theme":
+        return theme_label(value, lang)
+    if facet == "frequency":
+        return frequency_label(value, lang, with_code=False)
+    if facet == "format":
+        return value.upper()
+    return value
+
+
+def facet_key(facet: str, value: str) -> str:
+    return f"facet:{facet}:{value}"
+
+
+def facets_sidebar(datasets: list[dict[str, Any]], found: list[dict[str, Any]]
+                   ) -> dict[str, list[str]]:
+    """A checkbox per facet value, labelled with the number of results it gives.
+
+    Checkboxes rather than a multiselect: a checkbox keeps its value when its label (the
+    count, the language) changes, a multiselect's browser state is its labels."""
+    options = {facet: sr.facet_options(datasets, facet) for facet in sr.FACETS}
+    selected = {
+        facet: [v for v in values if st.session_state.get(facet_key(facet, v))]
+        for facet, values in options.items()
+    }
+    with st.sidebar:
+        st.header(t("facets"), anchor=False)
+        for facet in sr.FACETS:
+            if not options[facet]:
+                continue
+            counts = sr.facet_counts(found, selected, facet)
+            expanded = len(options[facet]) <= 6 or bool(selected[facet])
+            with st.expander(t(f"facet_{facet}"), expanded=expanded):
+                for value in options[facet]:
+                    st.checkbox(
+                        f"{facet_label(facet, value)} ({counts.get(value, 0)})",
+                        key=facet_key(facet, value),
+                        persist_state="session",
+                    )
+        if any(selected.values()):
+            st.button(t("facet_clear"), key="facet_clear", on_click=clear_facets,
+                      type="tertiary", icon=":material/filter_alt_off:")
+    return selected
+
+
+def clear_facets() -> None:
+    for key in list(st.session_state.keys()):
+        if str(key).startswith("facet:") and st.session_state[key]:
+            st.session_state[key] = False
+
+
+def sort_datasets(found: list[dict[str, Any]], order: str, quality: dict | None,
+                  lang: str) -> list[dict[str, Any]]:
+    by_title = sorted(found, key=lambda ds: pick(ds.get("title"), lang).casefold() or ds["slug"])
+    if order == "newest":
+        return sorted(by_title, key=lambda ds: ds.get("updated") or "", reverse=True)
+    if order == "complete":
+        return sorted(by_title, key=lambda ds: sr.completeness(ds, quality), reverse=True)
+    return by_title
+
+
+def highlights(datasets: list[dict[str, Any]], quality: dict | None) -> None:
+    """Newest and most complete datasets, side by side."""
+    published = [ds for ds in datasets if sr.is_published(ds)]
+    if not published:
+        return
+    lang = current_lang()
+    newest = sort_datasets(published, "newest", quality, lang)[:HIGHLIGHTS]
+    complete = sort_datasets(published, "complete", quality, lang)[:HIGHLIGHTS]
+    left, right = st.columns(2)
+    with left, st.container(border=True):
+        st.markdown(f"**:material/new_releases: {t('newest')}**")
+        for ds in newest:
+            highlight_link(ds, "new", t("updated_on", when=sr.format_date(ds.get("updated"))))
+    with right, st.container(border=True):
+        st.markdown(f"**:material/verified: {t('most_complete')}**")
+        for ds in complete:
+            score, rows = sr.completeness(ds, quality)
+            note = (t("quality_score_short", score=fmt_num(score)) if score >= 0
+                    else t("rows_short", rows=rows_label(rows)))
+            highlight_link(ds, "top", note)
+
+
+def highlight_link(ds: dict[str, Any], prefix: str, note: str) -> None:
+    with st.container(gap=None):
+        st.button(
+            pick(ds.get("title")) or ds["slug"],
+            key=f"{prefix}:{ds['slug']}",
+            on_click=open_dataset,
+            args=(ds["slug"],),
+            type="tertiary",
+            icon=":material/chevron_right:",
+        )
+        st.caption(note)
+
+
+def render_home(site: Path, catalog: dict[str, Any] | None) -> None:
     st.title(t("app_title"), anchor=False)
     st.caption(t("subtitle"))
 
@@ -187,6 +316,7 @@ def render_home(catalog: dict[str, Any] | None) -> None:
         st.info(t("nothing_published"), icon=":material/inventory_2:")
         return
 
+    quality = cache.meta(site, "quality")
     query = st.text_input(
         t("search_label"),
         key=SEARCH_KEY,
@@ -195,20 +325,38 @@ def render_home(catalog: dict[str, Any] | None) -> None:
         persist_state="session",
     )
     query = (query or "").strip()
+    searched = sr.search_datasets(datasets, query)
+    selected = facets_sidebar(datasets, searched)
+    filtering = bool(query) or any(selected.values())
+    if not filtering:
+        highlights(datasets, quality)
+
+    found = sr.filter_facets(searched, selected)
     lang = current_lang()
-    found = sorted(
-        sr.search_datasets(datasets, query),
-        key=lambda ds: pick(ds.get("title"), lang).casefold() or ds["slug"],
-    )
     if not found:
-        st.warning(t("no_results", q=md(query)), icon=":material/search_off:")
-    else:
+        if query:
+            st.warning(t("no_results", q=md(query)), icon=":material/search_off:")
+        else:
+            st.warning(t("no_results_facets"), icon=":material/filter_alt_off:")
+        return
+
+    with st.container(horizontal=True, vertical_alignment="bottom"):
         if query:
             st.caption(t("count_found", n=len(found), q=md(query)))
+        elif filtering:
+            st.caption(t("count_filtered", n=len(found)))
         else:
             st.caption(t("count_all", n=len(found)))
-        for ds in found:
-            dataset_card(ds)
+        st.space("stretch")
+        order = localized_choice(
+            t("sort_label"),
+            ["title", "newest", "complete"],
+            SORT_KEY,
+            lambda o: t(f"sort_{o}", lang),
+            width=220,
+        )
+    for ds in sort_datasets(found, order or "title", quality, lang):
+        dataset_card(ds)
 
     generated = catalog.get("generated_at") if catalog else None
     if generated:
@@ -226,9 +374,11 @@ def dataset_card(ds: dict[str, Any]) -> None:
         if description:
             st.markdown(md(one_line(description)))
         if sr.is_published(ds):
+            formats = " · ".join(f.upper() for f in sr.dataset_formats(ds))
             meta = (
                 f"{t('latest_version')}: **{md(ds['latest_version'])}** · "
-                f"{t('updated')} {sr.format_time(ds.get('updated'))}"
+                f"{t('updated')} {sr.format_time(ds.get('updated'))} · "
+                f"{t('rows_short', rows=rows_label(ds.get('row_count')))} · {formats}"
             )
         else:
             meta = t("not_published_short")
@@ -242,9 +392,17 @@ def dataset_card(ds: dict[str, Any]) -> None:
         )
 
 
-def metadata_block(ds: dict[str, Any]) -> None:
-    """The Satu Data Indonesia metadata fields."""
-    rows = ds.get("row_count")
+# --- dataset page ---------------------------------------------------------------------
+
+
+def metadata_block(ds: dict[str, Any], extra: dict[str, Any]) -> None:
+    """The Satu Data Indonesia metadata fields (plus those of the release's
+    datapackage.json ``satudata`` block: kode referensi, konsep, definisi...)."""
+    codes = extra.get("kode_referensi") or ds.get("kode_referensi")
+    if isinstance(codes, dict):
+        codes_md = "  \n".join(f"{code(k)}: {md(pick(v))}" for k, v in codes.items())
+    else:
+        codes_md = md(pick(codes)) if codes else "—"
     fields = [
         ("f_produsen", ", ".join(md(p) for p in ds.get("produsen_data") or []) or "—"),
         ("f_walidata", md(ds.get("walidata") or "—")),
@@ -257,8 +415,14 @@ def metadata_block(ds: dict[str, Any]) -> None:
         ("f_updated", sr.format_time(ds.get("updated"))),
         ("f_version", md(ds.get("latest_version") or "—")),
         ("f_theme", md(theme_label(ds.get("theme")) or "—")),
-        ("f_rows", f"{rows:,}".replace(",", ".") if isinstance(rows, int) else "—"),
+        ("f_rows", rows_label(ds.get("row_count"))),
+        ("f_reference_codes", codes_md),
     ]
+    for key in ("konsep", "definisi", "metode_perhitungan", "klasifikasi_penyajian",
+                "level_estimasi"):
+        value = extra.get(key) or ds.get(key)
+        if value:
+            fields.append((f"f_{key}", md(pick(value))))
     keywords = ds.get("keywords") or []
     if keywords:
         fields.append(("f_keywords", ", ".join(md(k) for k in keywords)))
@@ -272,26 +436,71 @@ def metadata_block(ds: dict[str, Any]) -> None:
                     st.markdown(f"**{t(key)}**  \n{value}")
 
 
+def citation(ds: dict[str, Any], version: str | None, url: str, lang: str | None = None
+             ) -> str:
+    """``Producer (year). Title (version X) [Dataset]. Walidata. URL. Accessed date.``"""
+    lang = lang or current_lang()
+    producers = "; ".join(ds.get("produsen_data") or []) or ds.get("walidata") or "Satu Data Banten"
+    year = (ds.get("updated") or "")[:4] or datetime.now(UTC).strftime("%Y")
+    title = pick(ds.get("title"), lang) or ds["slug"]
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    return t(
+        "citation_format",
+        lang,
+        producers=producers,
+        year=year,
+        title=title,
+        version=version or "—",
+        publisher=ds.get("walidata") or "Satu Data Banten",
+        url=url,
+        date=today,
+    )
+
+
+def licence_block(ds: dict[str, Any], entry: dict[str, Any] | None) -> None:
+    with st.container(border=True):
+        st.markdown(f"**:material/gavel: {t('licence_and_source')}**")
+        license_id = ds.get("license")
+        url = LICENSE_URLS.get(license_id or "")
+        key = f"licence_{license_id}"
+        explanation = t(key) if has(key) else t("licence_other")
+        st.markdown(f"{license_md(license_id)} — {explanation}")
+        source = pick(ds.get("source"))
+        if source:
+            st.markdown(f"**{t('f_source')}**: {md(source)}")
+        if ds.get("synthetic"):
+            st.caption(t("synthetic_note"))
+        if entry is not None:
+            version_url = sr.version_url(ds["slug"], entry["version"], "datapackage.json",
+                                         app_base_url())
+            st.markdown(t("cite_as"))
+            st.code(citation(ds, entry["version"], version_url), language=None,
+                    wrap_lines=True)
+        if url:
+            st.caption(t("licence_link", url=url))
+
+
 def downloads(site: Path, ds: dict[str, Any], entry: dict[str, Any]) -> None:
     slug, version = ds["slug"], entry["version"]
-    files = sr.version_files(ds, entry)
-    st.subheader(t("download"), anchor=False)
-    sums: dict[str, str] = {}
+    files = sr.version_files(ds, entry, site)
+    folder = sr.resolve_in_site(site, f"datasets/{slug}/{version}")
+    sums = cache.sha256sums(str(folder), sr.file_signature(folder / "SHA256SUMS")) if (
+        folder is not None) else {}
     missing = []
     with st.container(horizontal=True):
-        for fmt in sr.FORMATS:
-            info = files[fmt]
+        for fmt in DOWNLOAD_ORDER:
+            info = files.get(fmt)
+            if info is None:
+                continue
             path = sr.resolve_in_site(site, info["path"])
             present = path is not None and path.is_file()
             if not present:
                 missing.append(fmt)
-            elif not sums:
-                sums = sr.read_sha256sums(path.parent)
-            size = sr.format_bytes(info.get("bytes"))
+            size = fmt_bytes(info.get("bytes"))
             st.download_button(
                 t(f"download_{fmt}") + (f" ({size})" if size else ""),
                 data=partial(sr.read_bytes, path) if present else b"",
-                file_name=f"{slug}.{fmt}",
+                file_name=info["name"] if fmt == "datapackage" else f"{slug}.{fmt}",
                 mime=sr.MIME_TYPES[fmt],
                 key=f"download:{fmt}",
                 on_click="ignore",
@@ -303,44 +512,297 @@ def downloads(site: Path, ds: dict[str, Any], entry: dict[str, Any]) -> None:
         st.warning(t("file_missing", fmt=fmt.upper(), version=md(version)))
 
     base = app_base_url()
+    present = [fmt for fmt in DOWNLOAD_ORDER if fmt in files and fmt not in missing]
     st.markdown(t("stable_url"))
+    st.code("\n".join(sr.stable_url(slug, fmt, base) for fmt in present) or "—",
+            language=None, wrap_lines=True)
+    st.markdown(t("version_url", version=md(version)))
     st.code(
-        "\n".join(sr.stable_url(slug, fmt, base) for fmt in sr.FORMATS),
+        "\n".join(sr.version_url(slug, version, files[fmt]["name"], base) for fmt in present)
+        or "—",
         language=None,
         wrap_lines=True,
     )
     checksums = []
-    for fmt in sr.FORMATS:
-        sha = files[fmt].get("sha256") or sums.get(f"{slug}.{fmt}")
+    for fmt in DOWNLOAD_ORDER:
+        if fmt not in files:
+            continue
+        name = files[fmt]["name"]
+        sha = files[fmt].get("sha256") or sums.get(name)
         if sha:
-            checksums.append(f"{sha}  {slug}.{fmt}")
+            checksums.append(f"{sha}  {name}")
     if checksums:
         st.markdown(t("sha256", version=md(version)))
         st.code("\n".join(checksums), language=None, wrap_lines=True)
+    if "csv" in present:
+        snippets(ds, base)
 
 
-def preview(site: Path, ds: dict[str, Any], entry: dict[str, Any]) -> None:
+def snippets(ds: dict[str, Any], base: str | None) -> None:
+    slug = ds["slug"]
+    csv_url = sr.stable_url(slug, "csv", base)
+    names = {c.get("name") for c in ds.get("columns") or []}
+    codes = sorted(n for n in names if n and str(n).startswith("kode_"))
+    st.markdown(t("snippets"))
+    if not base:
+        st.caption(t("snippets_relative"))
+    curl_tab, py_tab, r_tab = st.tabs(["curl", "Python (pandas)", "R"])
+    folder = sr.static_url(f"datasets/{slug}/latest/", base)
+    with curl_tab:
+        st.code(
+            f"curl -fLO {csv_url}\ncurl -fLO {folder}SHA256SUMS\n"
+            f"sha256sum -c --ignore-missing SHA256SUMS",
+            language="bash",
+        )
+    dtype = ", dtype={" + ", ".join(f'"{c}": str' for c in codes) + "}" if codes else ""
+    with py_tab:
+        st.code(
+            f'import pandas as pd\n\nurl = "{csv_url}"\ndf = pd.read_csv(url{dtype})\n',
+            language="python",
+        )
+    classes = (", colClasses = c(" + ", ".join(f'{c} = "character"' for c in codes) + ")"
+               if codes else "")
+    with r_tab:
+        st.code(f'url <- "{csv_url}"\ndf <- read.csv(url{classes})\n', language="r")
+    if codes:
+        st.caption(t("snippets_codes", cols=", ".join(f"`{c}`" for c in codes)))
+
+
+def page_key(slug: str) -> str:
+    return f"page:{slug}"
+
+
+def step_page(slug: str, delta: int, pages: int) -> None:
+    key = page_key(slug)
+    st.session_state[key] = min(max(int(st.session_state.get(key, 1)) + delta, 1), pages)
+
+
+def preview(ds: dict[str, Any], entry: dict[str, Any], ref: cache.ParquetRef | None) -> None:
+    """One page (50 rows) of the published Parquet, with paging."""
     slug, version = ds["slug"], entry["version"]
-    st.subheader(t("preview"), anchor=False)
-    path = sr.resolve_in_site(site, sr.version_files(ds, entry)["parquet"]["path"])
-    signature = sr.file_signature(path) if path is not None else None
-    if path is None or signature is None:
+    if ref is None:
         st.warning(t("file_missing", fmt="Parquet", version=md(version)))
         return
     try:
-        frame = cached_preview(str(path), slug, version, signature)
+        total = cache.count(ref)
+        pages = sr.page_count(total)
+        key = page_key(slug)
+        current = int(st.session_state.get(key, 1))
+        if not 1 <= current <= pages:
+            st.session_state[key] = min(max(current, 1), pages)
+        number = int(st.session_state.get(key, 1))
+        frame = cache.page(ref, number)
     except Exception as exc:  # a corrupt file must not take the page down
         st.warning(t("preview_failed", error=md(exc)))
         return
-    st.dataframe(frame, hide_index=True)
-    total = entry.get("rows")
-    if not isinstance(total, int):
-        total = ds.get("row_count") if isinstance(ds.get("row_count"), int) else len(frame)
-    st.caption(t("preview_caption", shown=len(frame), total=total, version=md(version)))
+    height = min(PREVIEW_HEIGHT, 35 * (len(frame) + 1) + 3)
+    st.dataframe(style_numbers(frame), hide_index=True, width="stretch", height=height)
+    first = (number - 1) * sr.PAGE_SIZE + 1 if total else 0
+    last = min(number * sr.PAGE_SIZE, total)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(t("preview_caption", first=fmt_num(first), last=fmt_num(last),
+                     total=fmt_num(total), version=md(version)))
+        st.space("stretch")
+        st.button(t("page_prev"), key="page_prev", on_click=step_page, args=(slug, -1, pages),
+                  disabled=number <= 1, icon=":material/chevron_left:", type="tertiary")
+        st.number_input(
+            t("page_label", pages=fmt_num(pages)),
+            min_value=1,
+            max_value=pages,
+            step=1,
+            key=key,
+            width=150,
+            label_visibility="collapsed",
+        )
+        st.caption(t("page_of" if pages > 1 else "page_of_one", pages=fmt_num(pages)))
+        st.button(t("page_next"), key="page_next", on_click=step_page, args=(slug, 1, pages),
+                  disabled=number >= pages, icon=":material/chevron_right:", type="tertiary")
+
+
+def measure_label(ds: dict[str, Any], measure: str, lang: str | None = None) -> str:
+    if measure == sr.COUNT_MEASURE:
+        return t("measure_count", lang, unit=ds.get("unit") or t("rows_word", lang))
+    return column_label(ds, measure, lang)
+
+
+def preferred_measures(ds: dict[str, Any], measures: tuple[str, ...]) -> list[str]:
+    """Counts in the dataset's own unit first (jumlah_penduduk before laki_laki)."""
+    units = {c.get("name"): c.get("unit") for c in ds.get("columns") or []}
+    unit = ds.get("unit")
+
+    def rank(m: str) -> int:
+        return 0 if m.startswith("jumlah") and unit and units.get(m) == unit else 1
+
+    return sorted(measures, key=rank)
+
+
+def _formatted(frame: pd.DataFrame, column: str = "nilai") -> pd.DataFrame:
+    return frame.assign(nilai_fmt=[fmt_num(v, 2) for v in frame[column]])
+
+
+def visualise(site: Path, ds: dict[str, Any], ref: cache.ParquetRef | None) -> None:
+    """A chart that fits the data, chosen from its columns (see ``sr.chart_plan``)."""
+    if ref is None:
+        st.caption(t("chart_none"))
+        return
+    try:
+        plan = sr.chart_plan(cache.schema(ref))
+    except Exception as exc:
+        st.warning(t("preview_failed", error=md(exc)))
+        return
+    if plan.is_empty or not plan.measures:
+        st.caption(t("chart_none"))
+        return
+    slug, lang = ds["slug"], current_lang()
+    units = {c.get("name"): c.get("unit") for c in ds.get("columns") or []}
+
+    measures = preferred_measures(ds, plan.measures)
+    with st.container(horizontal=True):
+        measure = measures[0]
+        if len(measures) > 1:
+            measure = localized_choice(
+                t("chart_measure"), measures, f"measure:{slug}",
+                lambda m: measure_label(ds, m, lang),
+            )
+        additive = sr.summable(measure, units.get(measure), ds.get("unit"))
+        category = None
+        if plan.category:
+            # the most frequent first: the default shows the longest series
+            values = cache.distinct(ref, plan.category, plan.category_label, by_count=True)
+            labels = dict(values)
+            options: list[Any] = [v for v, _ in values]
+            if additive and plan.category != "indikator":
+                options = [None, *options]
+            category = localized_choice(
+                column_label(ds, plan.category_label or plan.category),
+                options,
+                f"category:{slug}:{'all' if additive else 'one'}",
+                lambda v: t("chart_all_categories", lang) if v is None else labels.get(v, str(v)),
+            )
+        period = None
+        periods: list[Any] = []
+        if plan.time and plan.region:
+            periods = [v for v, _ in cache.distinct(ref, plan.time, None, plan.category,
+                                                    category)]
+            if periods:
+                period = st.selectbox(
+                    t("chart_period"), list(reversed(periods)), key=f"period:{slug}",
+                    format_func=str,
+                )
+    label = measure_label(ds, measure)
+    if plan.unit_column and category is not None:
+        unit = cache.distinct(ref, plan.unit_column, None, plan.category, category)
+        if len(unit) == 1:
+            label = f"{label} ({unit[0][0]})"
+    if not additive and measure != sr.COUNT_MEASURE and plan.category and category is None:
+        st.caption(t("chart_average"))
+
+    tabs = []
+    if plan.region and plan.time and len(periods) > 1:
+        tabs.append("trend")
+    if plan.region:
+        tabs += ["regions", "map"]
+    if plan.category and plan.category != "indikator":
+        tabs.append("categories")
+    if plan.has_points:
+        tabs.append("points")
+    if not tabs:
+        st.caption(t("chart_none"))
+        return
+    containers = dict(zip(tabs, st.tabs([t(f"chart_tab_{k}") for k in tabs]), strict=True))
+    time_label = column_label(ds, plan.time) if plan.time else ""
+    region_label = t("region")
+
+    if "trend" in containers:
+        with containers["trend"]:
+            frame = cache.region_series(ref, plan, measure, additive, category, by_time=True)
+            frame = _formatted(frame.assign(waktu=frame["waktu"].astype(str)))
+            st.altair_chart(
+                charts.line_chart(frame, x_title=time_label, y_title=label,
+                                  color_title=region_label, lang=lang),
+                height=charts.LINE_HEIGHT + 60,
+            )
+    if "regions" in containers or "map" in containers:
+        frame = _formatted(cache.region_series(ref, plan, measure, additive, category, period))
+        with containers["regions"]:
+            if frame.empty:
+                st.caption(t("chart_empty"))
+            else:
+                st.altair_chart(
+                    charts.bar_chart(frame, label_field="nama", label_title=region_label,
+                                     value_title=label, lang=lang),
+                    height=charts.bar_height(len(frame)) + 50,
+                )
+                if period is not None:
+                    st.caption(t("chart_for_period", period=md(period)))
+        with containers["map"]:
+            choropleth(site, frame, label, period)
+    if "categories" in containers:
+        with containers["categories"]:
+            frame = cache.category_series(ref, plan, measure, additive, period)
+            if frame.empty:
+                st.caption(t("chart_empty"))
+            else:
+                frame = _formatted(frame.assign(kategori=frame["kategori"].astype(str)))
+                if not additive and measure != sr.COUNT_MEASURE:
+                    st.caption(t("chart_average"))
+                st.altair_chart(
+                    charts.bar_chart(frame, label_field="kategori",
+                                     label_title=column_label(ds, plan.category),
+                                     value_title=label, lang=lang),
+                    height=charts.bar_height(len(frame)) + 50,
+                )
+                if period is not None:
+                    st.caption(t("chart_for_period", period=md(period)))
+    if "points" in containers:
+        with containers["points"]:
+            point_map(site, ref, plan, category)
+
+
+def choropleth(site: Path, frame: pd.DataFrame, label: str, period: Any) -> None:
+    geo = cache.geojson(site)
+    if geo is None:
+        st.caption(t("map_no_boundaries"))
+        return
+    if frame.empty:
+        st.caption(t("chart_empty"))
+        return
+    values = {str(k): (float(v) if v == v and v is not None else None)
+              for k, v in zip(frame["kode"], frame["nilai"], strict=True)}
+    labels = {str(k): f"{label}: {s}"
+              for k, s in zip(frame["kode"], frame["nilai_fmt"], strict=True)}
+    st.pydeck_chart(charts.choropleth(geo, values, labels, t("map_no_data")), height=460)
+    present = [v for v in values.values() if v is not None]
+    if present:
+        st.html(charts.legend_html(fmt_num(min(present), 2), fmt_num(max(present), 2),
+                                   t("map_no_data")))
+    st.caption(t("map_caption", label=md(label)) + (
+        " " + t("chart_for_period", period=md(period)) if period is not None else ""))
+
+
+def point_map(site: Path, ref: cache.ParquetRef, plan: sr.ChartPlan, category: Any) -> None:
+    frame = cache.points(ref, plan, category)
+    if frame.empty:
+        st.caption(t("chart_empty"))
+        return
+    categories = ([str(v) for v, _ in cache.distinct(ref, plan.category)] if plan.category
+                  else [])
+    shown_categories = {str(c) for c in frame["kategori"].dropna()}
+    st.pydeck_chart(charts.point_map(cache.geojson(site), frame, categories), height=460)
+    if categories:
+        swatches = " ".join(
+            f'<span style="white-space:nowrap;margin-right:12px">'
+            f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;'
+            f'background:rgb{tuple(charts.category_color(i)[:3])}"></span> {escape(c)}</span>'
+            for i, c in enumerate(categories) if c in shown_categories
+        )
+        st.html(f'<div style="font-size:0.85rem">{swatches}</div>')
+    total = cache.count_where(ref, plan.category, category)
+    shown = len(frame)
+    st.caption(t("points_caption", shown=fmt_num(shown), total=fmt_num(total)))
 
 
 def data_dictionary(ds: dict[str, Any]) -> None:
-    st.subheader(t("dictionary"), anchor=False)
     columns = ds.get("columns") or []
     if not columns:
         st.caption(t("no_columns"))
@@ -356,14 +818,82 @@ def data_dictionary(ds: dict[str, Any]) -> None:
     st.table(table, hide_index=True)
 
 
+def quality_section(site: Path, ds: dict[str, Any]) -> None:
+    quality = cache.meta(site, "quality")
+    feeds = cache.meta(site, "feeds")
+    known = set(((quality or {}).get("datasets") or {}).keys())
+    known |= {f.get("dataset") for f in (feeds or {}).get("feeds") or [] if isinstance(f, dict)}
+    sources = sr.source_datasets(ds, known)
+    result = sr.quality_for(quality, sources)
+    if not result["found"]:
+        st.caption(t("quality_none"))
+    else:
+        with st.container(horizontal=True):
+            st.metric(t("quality_score"), fmt_num(result["score"]) if result["score"] is not None
+                      else "—", border=True)
+            st.metric(t("quality_evaluated"), fmt_num(result["evaluated"]), border=True)
+            st.metric(t("quality_failures"), fmt_num(len(result["failures"])), border=True)
+        st.caption(t("quality_explained", when=sr.format_time((quality or {}).get(
+            "generated_at"))))
+        if result["failures"]:
+            names = {f.get("regency"): f.get("nama_wilayah") for f in (feeds or {}).get(
+                "feeds") or [] if isinstance(f, dict)}
+            lines = []
+            for f in result["failures"][:100]:
+                severity = f.get("severity")
+                label = t(f"severity_{severity}") if has(f"severity_{severity}") else severity
+                icon = ":red[:material/error:]" if severity == "critical" else (
+                    ":orange[:material/warning:]")
+                where = " · ".join(
+                    x for x in (
+                        f"**{md(names.get(f.get('regency')) or f.get('regency') or '—')}**",
+                        code(f.get("file_name")) if f.get("file_name") else "",
+                        code(f.get("column")) if f.get("column") else "",
+                        md(label or ""),
+                        t("rows_short", rows=fmt_num(f.get("unexpected_count")))
+                        if f.get("unexpected_count") is not None else "",
+                    ) if x
+                )
+                message = md(f.get("message") or f.get("expectation") or "")
+                lines.append(f"- {icon} {where}  \n  {message}")
+            st.markdown("\n".join(lines))
+        else:
+            st.success(t("quality_all_passed"), icon=":material/check_circle:")
+
+    st.markdown(f"**{t('lineage')}**")
+    model = ds.get("model")
+    feed_rows = sr.feeds_for(feeds, sources)
+    chain = [t("lineage_feeds", n=len(feed_rows)) if feed_rows else t("lineage_regencies")]
+    chain += [f"`raw.{s}`" for s in sources] or []
+    chain += [f"`stg_{s}`" for s in sources]
+    if model:
+        chain.append(code(model))
+    chain.append(t("lineage_release"))
+    st.markdown(" → ".join(chain))
+    docs = sr.dbt_docs_url(model)
+    if docs and (site / sr.DBT_DOCS).is_file():
+        st.markdown(t("lineage_docs", url=docs, model=md(model)))
+    if feed_rows:
+        table = pd.DataFrame(
+            {
+                t("feed"): [f.get("feed_id") for f in feed_rows],
+                t("region"): [f.get("nama_wilayah") or f.get("regency") for f in feed_rows],
+                t("channel"): [f.get("channel") for f in feed_rows],
+                t("last_period"): [f.get("last_accepted_period") or "—" for f in feed_rows],
+                t("last_accepted"): [sr.format_time(f.get("last_accepted_at"))
+                                     for f in feed_rows],
+            }
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
 def version_history(ds: dict[str, Any]) -> None:
-    st.subheader(t("versions"), anchor=False)
+    base = app_base_url()
     for i, entry in enumerate(ds.get("versions") or []):
-        rows = entry.get("rows")
         line = t(
             "version_line",
             version=md(entry["version"]),
-            rows=rows if isinstance(rows, int) else "—",
+            rows=rows_label(entry.get("rows")),
             published=sr.format_time(entry.get("published_at")),
         )
         if entry["version"] == ds.get("latest_version") or (
@@ -371,7 +901,15 @@ def version_history(ds: dict[str, Any]) -> None:
         ):
             line += f" :green-badge[{t('latest_tag')}]"
         changelog = pick(entry.get("changelog"))
-        st.markdown(line + (f"  \n{md(changelog)}" if changelog else ""))
+        links = " · ".join(
+            f"[{md(f.get('format', '').upper())}]({sr.static_url(f['path'], base)})"
+            for f in entry.get("files") or [] if isinstance(f, dict) and f.get("path")
+        )
+        st.markdown(
+            line
+            + (f"  \n{md(changelog)}" if changelog else "")
+            + (f"  \n{t('versioned_files')} {links}" if links else "")
+        )
 
 
 def render_dataset(site: Path, catalog: dict[str, Any] | None, slug: str) -> None:
@@ -387,39 +925,131 @@ def render_dataset(site: Path, catalog: dict[str, Any] | None, slug: str) -> Non
     marks = badges(ds)
     if marks:
         st.markdown(marks)
-    if ds.get("synthetic"):
-        st.caption(t("synthetic_note"))
     description = pick(ds.get("description"))
     if description:
         st.markdown(md(description))
-    metadata_block(ds)
 
     entry = sr.latest_version_entry(ds)
+    extra = cache.satudata_block(site, ds, entry) if entry is not None else {}
+    metadata_block(ds, extra)
+    licence_block(ds, entry)
     if entry is None:
         st.info(t("not_published"), icon=":material/schedule:")
+        st.subheader(t("dictionary"), anchor=False)
         data_dictionary(ds)
         return
-    downloads(site, ds, entry)
-    preview(site, ds, entry)
-    data_dictionary(ds)
-    version_history(ds)
+
+    ref = cache.parquet_ref(site, ds, entry)
+    sections = ["preview", "chart", "download", "dictionary", "quality", "versions"]
+    tabs = dict(zip(sections, st.tabs([t(f"tab_{s}") for s in sections]), strict=True))
+    with tabs["preview"]:
+        preview(ds, entry, ref)
+    with tabs["chart"]:
+        try:
+            visualise(site, ds, ref)
+        except Exception as exc:  # e.g. a file replaced under our feet: say so, keep the page
+            st.warning(t("chart_failed", error=md(exc)))
+    with tabs["download"]:
+        downloads(site, ds, entry)
+    with tabs["dictionary"]:
+        data_dictionary(ds)
+    with tabs["quality"]:
+        quality_section(site, ds)
+    with tabs["versions"]:
+        version_history(ds)
+
+
+# --- about / API -------------------------------------------------------------------------
+
+
+def render_about(site: Path, catalog: dict[str, Any] | None) -> None:
+    st.title(t("about_title"), anchor=False)
+    st.markdown(t("about_intro"))
+    base = app_base_url()
+    data_json = sr.static_url(sr.DATA_JSON, base)
+    bulk = ((catalog or {}).get("downloads") or {}).get("bulk_zip")
+    bulk_path = bulk.get("path") if isinstance(bulk, dict) else sr.BULK_ZIP
+    bulk_url = sr.static_url(bulk_path or sr.BULK_ZIP, base)
+
+    st.subheader(t("about_harvest"), anchor=False)
+    st.markdown(t("about_harvest_text", url=data_json))
+    st.code(data_json, language=None)
+    st.markdown(t("about_ckan"))
+    st.code(
+        "# ckan.ini\nckan.plugins = ... harvest datajson_harvest\n\n"
+        f"# Harvest source (type: data.json)\nurl: {data_json}",
+        language="ini",
+    )
+    if not (site / sr.DATA_JSON).is_file():
+        st.caption(t("about_not_yet"))
+
+    st.subheader(t("about_bulk"), anchor=False)
+    size = fmt_bytes(bulk.get("bytes")) if isinstance(bulk, dict) else ""
+    st.markdown(t("about_bulk_text", size=f" ({size})" if size else ""))
+    st.code(f"curl -fLO {bulk_url}", language="bash")
+
+    st.subheader(t("about_urls"), anchor=False)
+    st.markdown(t("about_urls_text"))
+    example = next((ds for ds in (catalog or {}).get("datasets") or []
+                    if sr.is_published(ds)), None)
+    slug = example["slug"] if example else "<slug>"
+    st.code(
+        "\n".join(
+            [
+                sr.static_url("catalog.json", base),
+                sr.static_url(f"datasets/{slug}/latest/{slug}.csv", base),
+                sr.static_url(f"datasets/{slug}/latest/{slug}.xlsx", base),
+                sr.static_url(f"datasets/{slug}/latest/{slug}.json", base),
+                sr.static_url(f"datasets/{slug}/latest/{slug}.parquet", base),
+                sr.static_url(f"datasets/{slug}/latest/datapackage.json", base),
+                sr.static_url(f"datasets/{slug}/latest/SHA256SUMS", base),
+                sr.static_url(f"datasets/{slug}/{t('version_placeholder')}/{slug}.csv", base),
+            ]
+        ),
+        language=None,
+        wrap_lines=True,
+    )
+
+    st.subheader(t("about_cite"), anchor=False)
+    st.markdown(t("about_cite_text"))
+    if example:
+        url = sr.version_url(slug, example["latest_version"], "datapackage.json", base)
+        st.code(citation(example, example["latest_version"], url), language=None,
+                wrap_lines=True)
+
+    st.subheader(t("about_licence"), anchor=False)
+    st.markdown(t("about_licence_text"))
+
+    st.subheader(t("about_privacy"), anchor=False)
+    st.markdown(t("about_privacy_text"))
+
+
+# --- main ----------------------------------------------------------------------------------
 
 
 def main() -> None:
-    st.set_page_config(page_title="Satu Data Banten", page_icon=":material/dataset:")
-    language_switch()
+    st.set_page_config(
+        page_title="Satu Data Banten", page_icon="📊", layout="wide"
+    )
+    route, slug = current_route()
+    header(route)
     site = sr.site_dir()
-    slug = st.query_params.get(DATASET_PARAM)
     try:
-        catalog = get_catalog(site)
+        catalog = cache.catalog(site)
     except sr.CatalogError as exc:
         st.title(t("app_title"), anchor=False)
         st.error(t("catalog_unreadable", error=md(exc)))
         return
-    if slug:
+    if route == "about":
+        render_about(site, catalog)
+    elif route == "officials":
+        from app import officials
+
+        officials.render(site, catalog)
+    elif route == "dataset" and slug:
         render_dataset(site, catalog, slug)
     else:
-        render_home(catalog)
+        render_home(site, catalog)
 
 
 main()

@@ -1,0 +1,210 @@
+"""Login for the officials' view.
+
+Passwords are never stored: Streamlit secrets hold PBKDF2-SHA256 hashes, e.g. in
+``.streamlit/secrets.toml`` beside where ``satudata serve`` is started::
+
+    [officials.users]
+    walidata = "pbkdf2_sha256$600000$<salt, base64>$<hash, base64>"
+
+Create a hash with ``satudata hash-password`` (which calls :func:`hash_password`).
+There is no default user and no default password: without ``[officials.users]`` the
+view explains how to configure one and shows nothing else.
+
+:func:`hash_password` and :func:`verify_password` use the standard library only; the
+Streamlit form is in :func:`login_form` (Streamlit is imported there, so the CLI can
+import this module cheaply).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+ALGORITHM = "pbkdf2_sha256"
+DEFAULT_ITERATIONS = 600_000          # OWASP 2023 recommendation for PBKDF2-HMAC-SHA256
+MAX_ITERATIONS = 10_000_000           # refuse absurd values from a mistyped secrets file
+SALT_BYTES = 16
+SECRETS_SECTION = "officials"
+SESSION_USER = "official_user"        # session_state: the logged-in user name
+SESSION_FAILURES = "official_failures"
+SESSION_LOCKED_UNTIL = "official_locked_until"
+SESSION_ERROR = "official_login_error"
+USER_KEY = "login_user"
+PASSWORD_KEY = "login_password"
+MAX_FAILURES = 5                      # then the session waits LOCK_SECONDS
+LOCK_SECONDS = 30
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS) -> str:
+    """``pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>`` for ``password``, with a new
+    random salt (so two hashes of one password differ)."""
+    if not isinstance(password, str) or not password:
+        raise ValueError("the password must be a non-empty string")
+    if not 1 <= int(iterations) <= MAX_ITERATIONS:
+        raise ValueError(f"iterations must be between 1 and {MAX_ITERATIONS:,}")
+    salt = os.urandom(SALT_BYTES)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, int(iterations))
+    return f"{ALGORITHM}${int(iterations)}${_b64(salt)}${_b64(digest)}"
+
+
+def _parse(stored: str) -> tuple[int, bytes, bytes] | None:
+    if not isinstance(stored, str):
+        return None
+    parts = stored.strip().split("$")
+    if len(parts) != 4 or parts[0] != ALGORITHM:
+        return None
+    try:
+        iterations = int(parts[1])
+        salt, digest = _unb64(parts[2]), _unb64(parts[3])
+    except (ValueError, binascii.Error):
+        return None
+    if not 1 <= iterations <= MAX_ITERATIONS or not salt or not digest:
+        return None
+    return iterations, salt, digest
+
+
+def is_valid_hash(stored: Any) -> bool:
+    return _parse(stored) is not None
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches the ``stored`` hash (constant-time comparison).
+    A malformed hash never matches."""
+    parsed = _parse(stored)
+    if parsed is None or not isinstance(password, str):
+        return False
+    iterations, salt, digest = parsed
+    candidate = hashlib.pbkdf2_hmac(
+        "sha256", password.encode("utf-8"), salt, iterations, dklen=len(digest)
+    )
+    return hmac.compare_digest(candidate, digest)
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash to check unknown user names against, so that a wrong user name costs as
+    much time as a wrong password (no user-name probing by timing)."""
+    if not _DUMMY:
+        _DUMMY.append(hash_password(os.urandom(12).hex()))
+    return _DUMMY[0]
+
+
+def check_login(users: Mapping[str, str], username: str, password: str) -> bool:
+    stored = users.get(username)
+    if stored is None:
+        verify_password(password, _dummy_hash())
+        return False
+    return verify_password(password, stored)
+
+
+# --- Streamlit part -------------------------------------------------------------------
+
+
+def configured_users() -> dict[str, str]:
+    """``{user: hash}`` from ``st.secrets["officials"]["users"]``; empty when no secrets
+    file exists or the section is missing. Entries that are not valid hashes are left
+    out (a plain-text password in the secrets file does not work)."""
+    import streamlit as st
+
+    try:
+        section = st.secrets[SECRETS_SECTION]
+        users = section["users"] if isinstance(section, Mapping) else {}
+    except (KeyError, FileNotFoundError, AttributeError, TypeError):
+        return {}
+    if not isinstance(users, Mapping):
+        return {}
+    return {str(u): str(h) for u, h in users.items() if is_valid_hash(h)}
+
+
+def invalid_entries() -> list[str]:
+    """User names under ``[officials.users]`` whose value is not a valid hash."""
+    import streamlit as st
+
+    try:
+        users = st.secrets[SECRETS_SECTION]["users"]
+    except (KeyError, FileNotFoundError, AttributeError, TypeError):
+        return []
+    if not isinstance(users, Mapping):
+        return []
+    return sorted(str(u) for u, h in users.items() if not is_valid_hash(h))
+
+
+def current_user(users: Mapping[str, str]) -> str | None:
+    """The logged-in user, if still configured (removing a user logs them out)."""
+    import streamlit as st
+
+    user = st.session_state.get(SESSION_USER)
+    return user if isinstance(user, str) and user in users else None
+
+
+def logout() -> None:
+    import streamlit as st
+
+    st.session_state.pop(SESSION_USER, None)
+    st.session_state.pop(SESSION_ERROR, None)
+
+
+def _submit(users: Mapping[str, str]) -> None:
+    """Form callback: runs before the script, so the page renders logged in at once."""
+    import streamlit as st
+
+    state = st.session_state
+    username = str(state.get(USER_KEY) or "").strip()
+    password = str(state.get(PASSWORD_KEY) or "")
+    state[PASSWORD_KEY] = ""
+    now = time.monotonic()
+    if state.get(SESSION_LOCKED_UNTIL, 0) > now:
+        state[SESSION_ERROR] = "locked"
+        return
+    if username and password and check_login(users, username, password):
+        state[SESSION_USER] = username
+        state[SESSION_FAILURES] = 0
+        state.pop(SESSION_ERROR, None)
+        return
+    failures = int(state.get(SESSION_FAILURES, 0)) + 1
+    state[SESSION_FAILURES] = failures
+    if failures >= MAX_FAILURES:
+        state[SESSION_LOCKED_UNTIL] = now + LOCK_SECONDS
+        state[SESSION_FAILURES] = 0
+        state[SESSION_ERROR] = "locked"
+    else:
+        state[SESSION_ERROR] = "wrong"
+
+
+def login_form(users: Mapping[str, str], texts: Mapping[str, str]) -> None:
+    """The login form. ``texts`` holds the translated labels: ``title``, ``user``,
+    ``password``, ``submit``, ``wrong``, ``locked``."""
+    import streamlit as st
+
+    error = st.session_state.get(SESSION_ERROR)
+    with st.form("login", clear_on_submit=False, border=True, width=480):
+        st.markdown(f"**{texts['title']}**")
+        st.text_input(texts["user"], key=USER_KEY, autocomplete="username")
+        st.text_input(
+            texts["password"], key=PASSWORD_KEY, type="password",
+            autocomplete="current-password",
+        )
+        st.form_submit_button(
+            texts["submit"], type="primary", on_click=_submit, args=(dict(users),),
+            icon=":material/login:",
+        )
+    if error == "wrong":
+        st.error(texts["wrong"], icon=":material/lock:")
+    elif error == "locked":
+        st.error(texts["locked"].format(seconds=LOCK_SECONDS), icon=":material/timer:")
