@@ -1,6 +1,10 @@
 """`satudata`: the command line of Satu Data Banten.
 
     satudata run [--regency 36.71] [--dataset penduduk]   the whole pipeline
+    satudata backfill --dataset aduan --from 2024-03 --to 2024-04 [--regency 36.73]
+                                                           re-process received snapshots
+    satudata deploy [--list]                               register the Prefect deployments
+    satudata worker                                        a process worker for them
     satudata serve [streamlit options]                     the catalogue on :8501
     satudata status                                        per feed: received, accepted, late?
     satudata feeds validate [--file data/feeds.yml]        check the feed registry
@@ -30,11 +34,83 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.pipeline import pipeline
 
     try:
-        pipeline(regency=args.regency, dataset=args.dataset)
+        pipeline(regency=args.regency, dataset=args.dataset, lock_timeout_s=args.lock_timeout)
     except Exception as e:
         print(f"satudata run: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from flows.backfill import PeriodError, PeriodRange
+    from flows.registry import RegistryError, load_registry
+
+    try:
+        PeriodRange.parse(args.period_from, args.period_to)
+        registry = load_registry(Settings.from_env().feeds_file)
+    except (PeriodError, RegistryError) as e:
+        print(f"satudata backfill: {e}", file=sys.stderr)
+        return 2
+    if args.dataset not in registry.datasets:
+        print(f"satudata backfill: unknown dataset '{args.dataset}' "
+              f"(known: {', '.join(sorted(registry.datasets))})", file=sys.stderr)
+        return 2
+    _quiet_prefect_defaults()
+    from flows.pipeline import pipeline
+
+    try:
+        pipeline(regency=args.regency, dataset=args.dataset, backfill_from=args.period_from,
+                 backfill_to=args.period_to, lock_timeout_s=args.lock_timeout)
+    except Exception as e:
+        print(f"satudata backfill: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from flows.deploy import DeployError, api_url, deploy, deployment_specs
+
+    specs = deployment_specs()
+    if args.list:
+        for spec in specs:
+            schedule = f"cron '{spec.cron}'" if spec.cron else "no schedule"
+            print(f"{spec.full_name:46} {schedule:22} parameters {spec.parameters}")
+        return 0
+    _quiet_prefect_defaults()
+    try:
+        deployed = deploy(pool=args.pool, specs=specs)
+    except DeployError as e:
+        print(f"satudata deploy: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        print(f"satudata deploy: could not register on {api_url()}: {type(e).__name__}: {e}",
+              file=sys.stderr)
+        return 1
+    print(f"work pool '{args.pool}' (process) on {api_url()}; deployments:")
+    for name, deployment_id in deployed:
+        print(f"  {name:46} {deployment_id}")
+    print(f"\nStart a worker: satudata worker --pool {args.pool}   (make worker)\n"
+          "Run one now:    prefect deployment run satudata-pipeline/on-demand "
+          "--params '{\"regency\": \"36.73\", \"dataset\": \"penduduk\"}'")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from flows.deploy import api_url, worker_argv, worker_environment
+
+    _quiet_prefect_defaults()
+    if not api_url():
+        print("satudata worker: no Prefect server configured: start one (`make "
+              "prefect-server`) and set PREFECT_API_URL, e.g. http://127.0.0.1:4200/api",
+              file=sys.stderr)
+        return 2
+    env = worker_environment()
+    argv = worker_argv(args.pool, args.limit, args.name)
+    print(f"process worker for pool '{args.pool}' on {api_url()} "
+          f"(SATUDATA_HOME={env['SATUDATA_HOME']}, SATUDATA_FEEDS={env['SATUDATA_FEEDS']})",
+          flush=True)
+    os.execve(argv[0], argv, env)
+    return 0  # not reached
 
 
 def link_static(settings: Settings) -> Path:
@@ -129,6 +205,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_hash_password(args: argparse.Namespace) -> int:
     import getpass
 
+    if str(PROJECT_ROOT) not in sys.path:   # app/ sits beside flows/, not installed
+        sys.path.insert(0, str(PROJECT_ROOT))
     from app.auth import hash_password
 
     password = getpass.getpass("Password for the officials' view: ")
@@ -150,6 +228,28 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the whole pipeline on the configured feeds")
     run.add_argument("--regency", help="only this regency's feeds, e.g. 36.71")
     run.add_argument("--dataset", help="only this dataset's feeds, e.g. penduduk")
+    lock_help = ("seconds to wait for a run already in progress on this SATUDATA_HOME "
+                 "(default $SATUDATA_LOCK_TIMEOUT_S or 10800)")
+    run.add_argument("--lock-timeout", type=float, metavar="SECONDS", help=lock_help)
+    bf = sub.add_parser("backfill", help="re-process the received snapshots of a dataset whose "
+                                         "period lies in a range (after a rule or reader fix)")
+    bf.add_argument("--dataset", required=True, help="the dataset, e.g. aduan")
+    bf.add_argument("--from", dest="period_from", required=True, metavar="PERIOD",
+                    help="first period: 2024 (year), 2024-S2 (semester), 2024-03 (month)")
+    bf.add_argument("--to", dest="period_to", required=True, metavar="PERIOD",
+                    help="last period, same forms (inclusive)")
+    bf.add_argument("--regency", help="only this regency's snapshots, e.g. 36.73")
+    bf.add_argument("--lock-timeout", type=float, metavar="SECONDS", help=lock_help)
+    dp = sub.add_parser("deploy", help="create the work pool and register the Prefect "
+                                       "deployments (needs PREFECT_API_URL)")
+    dp.add_argument("--pool", default="satudata", help="work pool (default: satudata)")
+    dp.add_argument("--list", action="store_true",
+                    help="only print the deployments, contact no server")
+    wk = sub.add_parser("worker", help="start a Prefect process worker for the pool "
+                                       "(needs PREFECT_API_URL)")
+    wk.add_argument("--pool", default="satudata", help="work pool (default: satudata)")
+    wk.add_argument("--limit", type=int, help="at most this many flow runs at once")
+    wk.add_argument("--name", help="worker name (default: generated)")
     sub.add_parser("serve", help="start the catalogue (Streamlit); other options pass through",
                    add_help=False)
     sub.add_parser("status", help="per feed: last received and accepted, late or not, quality")
@@ -165,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_serve(extra)
     if extra:
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
-    commands = {"run": cmd_run, "status": cmd_status, "hash-password": cmd_hash_password}
+    commands = {"run": cmd_run, "backfill": cmd_backfill, "deploy": cmd_deploy,
+                "worker": cmd_worker, "status": cmd_status, "hash-password": cmd_hash_password}
     if args.command == "feeds":
         return cmd_feeds_validate(args)
     return commands[args.command](args)
