@@ -3,23 +3,35 @@
 One Prefect task per feed; a failing feed or a bad file never stops the others. A bad
 file is quarantined with its reason; the last accepted data of that regency stays in
 `raw` and so in the published marts.
+
+Operations: the whole flow body holds `$SATUDATA_HOME/.run.lock` (flows/locking.py), so
+a second run waits for the first; each run leaves Prefect artifacts (a markdown summary
+and links to the published releases) and alerts through the configured webhook
+(flows/alerts.py) when it failed, quarantined a file or could not receive a feed. With
+`backfill_from`/`backfill_to` the flow re-processes received snapshots of one dataset
+whose period lies in that range instead of receiving new files (flows/backfill.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows import alerts, transform
 from flows import publish as publishing
-from flows import transform
+from flows.backfill import PeriodRange, Snapshot, batch_periods, period_sql, snapshots
 from flows.channels import fetch
 from flows.ingest import Received, load_batch, sha256_of, snapshot
+from flows.locking import run_lock
 from flows.readers import SubmissionError
 from flows.registry import DatasetSpec, Feed, Registry, load_registry
 from flows.settings import Settings
@@ -39,6 +51,7 @@ class FeedSummary:
     rows: int = 0
     reasons: list[str] = field(default_factory=list)
     error: str | None = None
+    quarantined_files: list[dict] = field(default_factory=list)   # file_name, reason
 
 
 @dataclass
@@ -52,19 +65,35 @@ class RunSummary:
     published: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)        # a stage failed
     feed_errors: list[str] = field(default_factory=list)   # a feed could not be received
+    selection: dict = field(default_factory=dict)           # regency, dataset, backfill range
+    flow_run_id: str | None = None
+    flow_run_name: str | None = None
+    lock_waited_s: float = 0.0
+    quality: list[dict] = field(default_factory=list)      # per submission of this run
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+SUBMISSION_COLUMNS = ("submission_id, run_id, feed_id, regency, dataset, file_name, source, "
+                      "sha256, bytes, received_at, rows, status, reason, periods, reprocessed")
+
+
 def _record_submission(con, run_id: str, feed: Feed, received: Received, rows: int | None,
-                       status: str, reason: str | None) -> str:
+                       status: str, reason: str | None, periods: list[str] | None = None,
+                       reprocessed: bool = False) -> str:
     submission_id = uuid.uuid4().hex
     con.execute(
-        "insert into meta.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into meta.submissions ({SUBMISSION_COLUMNS}) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [submission_id, run_id, feed.id, feed.regency, feed.dataset, received.path.name,
-         str(received.path), received.sha256, received.bytes, received.received_at, rows,
-         status, reason],
+         received.source, received.sha256, received.bytes, received.received_at, rows,
+         status, reason, periods, reprocessed],
     )
     return submission_id
 
@@ -80,7 +109,8 @@ def _record_quality(con, submission_id: str, verdict) -> None:
 
 
 def _quarantine(settings: Settings, run_id: str, feed: Feed, received: Received,
-                reason: str, rows: int | None = None, verdict=None) -> None:
+                reason: str, rows: int | None = None, verdict=None,
+                periods: list[str] | None = None, reprocessed: bool = False) -> None:
     folder = settings.quarantine_dir / feed.id
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{received.sha256[:16]}__{received.path.name}"
@@ -88,13 +118,15 @@ def _quarantine(settings: Settings, run_id: str, feed: Feed, received: Received,
     target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
     with connect(settings.warehouse) as con:
         con.execute(f"drop table if exists landing.b_{received.batch_id}")
-        sid = _record_submission(con, run_id, feed, received, rows, "quarantined", reason)
+        sid = _record_submission(con, run_id, feed, received, rows, "quarantined", reason,
+                                 periods, reprocessed)
         if verdict is not None:
             _record_quality(con, sid, verdict)
 
 
 def _accept(settings: Settings, run_id: str, feed: Feed, spec: DatasetSpec,
-            received: Received, table: str, rows: int, verdict) -> None:
+            received: Received, table: str, rows: int, verdict,
+            periods: list[str] | None = None, reprocessed: bool = False) -> None:
     """Replace the slices this batch covers within its regency (a corrected re-send
     replaces, never appends); a dataset without slices is replaced whole per regency."""
     raw = raw_table(spec.name)
@@ -111,7 +143,8 @@ def _accept(settings: Settings, run_id: str, feed: Feed, spec: DatasetSpec,
             else:
                 con.execute(f"delete from {raw} where _regency = ?", [feed.regency])
             con.execute(f"insert into {raw} by name select * from {table}")
-            sid = _record_submission(con, run_id, feed, received, rows, "accepted", None)
+            sid = _record_submission(con, run_id, feed, received, rows, "accepted", None,
+                                     periods, reprocessed)
             _record_quality(con, sid, verdict)
             con.execute(f"drop table {table}")
             con.execute("commit")
@@ -171,42 +204,113 @@ def _suite_params(settings: Settings, feed: Feed, regency_codes: list[str]) -> d
     }
 
 
+def _process(settings: Settings, feed: Feed, spec: DatasetSpec, item: Received,
+             regency_codes: list[str], run_id: str, summary: FeedSummary, logger, *,
+             window: PeriodRange | None = None, snap: Snapshot | None = None) -> None:
+    """Load one received file, validate it, accept or quarantine it; record its periods.
+
+    With a backfill `window`, a file none of whose periods overlaps the window is left
+    untouched (counted as skipped), and of a sliced dataset only the slices inside the
+    window are replaced."""
+    from flows.quality import validate_table
+
+    name = item.path.name
+    backfill = window is not None
+    period_day = dt.datetime.fromisoformat(snap.received_at) if snap and snap.received_at \
+        else item.received_at
+    if backfill and snap.known_periods is not None and not any(
+            window.covers(p) for p in snap.known_periods):
+        summary.skipped += 1
+        return
+    try:
+        with connect(settings.warehouse) as con:
+            table, rows = load_batch(con, feed, spec, item)
+            periods = batch_periods(con, table, spec, period_day)
+    except SubmissionError as e:
+        stored = f"feed {feed.id}: {e}"   # kept whole in the warehouse and quarantine/
+        reason = redact(stored)           # masked wherever it is shown or sent
+        if backfill and snap.known_periods is None:
+            # Never read successfully: which periods it covers is unknown, so leave it.
+            summary.skipped += 1
+            logger.warning("backfill: %s not re-processed, it cannot be read (period "
+                           "unknown): %s", name, reason)
+            return
+        logger.warning("quarantined %s: %s", name, reason)
+        _quarantine(settings, run_id, feed, item, stored, reprocessed=backfill)
+        summary.quarantined += 1
+        summary.reasons.append(reason)
+        summary.quarantined_files.append({"file_name": name, "reason": reason})
+        return
+    if backfill:
+        inside = [p for p in periods if window.covers(p)]
+        if not inside:
+            with connect(settings.warehouse) as con:
+                con.execute(f"drop table if exists {table}")
+            summary.skipped += 1
+            return
+        logger.info("backfill: re-processing %s (periods %s)", name, ", ".join(inside))
+    verdict = validate_table(settings.warehouse, table, spec.name,
+                             params=_suite_params(settings, feed, regency_codes))
+    if verdict.accepted:
+        if backfill and spec.replace_by and period_sql(spec) and inside != periods:
+            # Only the slices inside the window are replaced; the others stay as they are.
+            with connect(settings.warehouse) as con:
+                con.execute(f"delete from {table} where not list_contains(?::varchar[], "
+                            f"{period_sql(spec)})", [inside])
+                rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+            periods = inside
+        _accept(settings, run_id, feed, spec, item, table, rows, verdict, periods, backfill)
+        summary.accepted += 1
+        summary.rows += rows
+        for w in verdict.warnings:
+            logger.warning("%s %s: warning: %s", feed.id, name, redact(w.message))
+    else:
+        stored = f"feed {feed.id}: {name}: {verdict.reason()}"
+        reason = redact(stored)
+        logger.warning("quarantined %s: %s", name, reason)
+        _quarantine(settings, run_id, feed, item, stored, rows, verdict, periods, backfill)
+        summary.quarantined += 1
+        summary.reasons.append(reason)
+        summary.quarantined_files.append({"file_name": name, "reason": reason})
+
+
 @task(name="ingest-feed", task_run_name="ingest {feed.id}", cache_policy=NO_CACHE)
 def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: list[Received],
                 regency_codes: list[str], run_id: str) -> FeedSummary:
     """Load and validate each new file of one feed; accept or quarantine it."""
-    from flows.quality import validate_table
-
     logger = get_run_logger()
     summary = FeedSummary(feed.id, feed.regency, feed.dataset, files=len(received))
     for item in received:
-        name = item.path.name
-        try:
-            with connect(settings.warehouse) as con:
-                table, rows = load_batch(con, feed, spec, item)
-        except SubmissionError as e:
-            reason = f"feed {feed.id}: {e}"
-            logger.warning("quarantined %s: %s", name, reason)
-            _quarantine(settings, run_id, feed, item, reason)
-            summary.quarantined += 1
-            summary.reasons.append(reason)
-            continue
-        verdict = validate_table(settings.warehouse, table, spec.name,
-                                 params=_suite_params(settings, feed, regency_codes))
-        if verdict.accepted:
-            _accept(settings, run_id, feed, spec, item, table, rows, verdict)
-            summary.accepted += 1
-            summary.rows += rows
-            for w in verdict.warnings:
-                logger.warning("%s %s: warning: %s", feed.id, name, w.message)
-        else:
-            reason = f"feed {feed.id}: {name}: {verdict.reason()}"
-            logger.warning("quarantined %s: %s", name, reason)
-            _quarantine(settings, run_id, feed, item, reason, rows, verdict)
-            summary.quarantined += 1
-            summary.reasons.append(reason)
+        _process(settings, feed, spec, item, regency_codes, run_id, summary, logger)
     logger.info("%s: %d new file(s), %d accepted (%d rows), %d quarantined",
                 feed.id, summary.files, summary.accepted, summary.rows, summary.quarantined)
+    return summary
+
+
+@task(name="backfill-feed", task_run_name="backfill {feed.id}", cache_policy=NO_CACHE)
+def backfill_feed(settings: Settings, feed: Feed, spec: DatasetSpec, snaps: list[Snapshot],
+                  regency_codes: list[str], run_id: str, window: PeriodRange) -> FeedSummary:
+    """Re-load and re-validate the feed's snapshots whose periods overlap `window`, in the
+    order they were first received (a later correction still wins)."""
+    logger = get_run_logger()
+    summary = FeedSummary(feed.id, feed.regency, feed.dataset, files=len(snaps))
+    if not spec.replace_by:
+        # A complete list replaces the regency's rows whole: re-processing a list older
+        # than the last accepted one would bring old data back.
+        last = max((i for i, s in enumerate(snaps) if s.last_status == "accepted"), default=0)
+        summary.skipped += last
+        snaps = snaps[last:]
+    now = dt.datetime.now(dt.UTC)
+    for snap in snaps:
+        source = Path(snap.source) if feed.channel == "landing" and snap.source else None
+        item = Received(feed.id, source if source and source.name == snap.file_name
+                        else Path(snap.file_name), snap.path, snap.source or str(snap.path),
+                        snap.sha256, snap.path.stat().st_size, now)
+        _process(settings, feed, spec, item, regency_codes, run_id, summary, logger,
+                 window=window, snap=snap)
+    logger.info("%s: backfill %s: %d snapshot(s), %d re-accepted (%d rows), %d quarantined, "
+                "%d outside the range", feed.id, window.label, summary.files, summary.accepted,
+                summary.rows, summary.quarantined, summary.skipped)
     return summary
 
 
@@ -235,7 +339,8 @@ def publish_all(settings: Settings) -> list[publishing.PublishOutcome]:
     return outcomes
 
 
-def _ensure_quality_table(settings: Settings) -> None:
+def _ensure_meta_tables(settings: Settings) -> None:
+    """Bookkeeping this module adds to the warehouse's own (flows/warehouse.py)."""
     with connect(settings.warehouse) as con:
         con.execute(
             """
@@ -253,48 +358,89 @@ def _ensure_quality_table(settings: Settings) -> None:
             )
             """
         )
+        # The periods a batch covers (for backfills), and whether it was a re-processing.
+        con.execute("alter table meta.submissions add column if not exists periods varchar[]")
+        con.execute("alter table meta.submissions add column if not exists "
+                    "reprocessed boolean default false")
 
 
-@flow(name="satudata-pipeline", log_prints=True)
-def pipeline(regency: str | None = None, dataset: str | None = None) -> dict:
-    """Run ingest, validation, dbt build and publication for the selected feeds."""
-    settings = Settings.from_env()
-    settings.ensure_dirs()
+def _run_quality(settings: Settings, run_id: str) -> list[dict]:
+    """Per submission of this run: expectations passed, failed (critical), warnings."""
+    with connect(settings.warehouse, read_only=True) as con:
+        cur = con.execute(
+            """
+            select s.feed_id, s.file_name, s.status,
+                   count(q.expectation) filter (where q.success) as passed,
+                   count(q.expectation) filter (where not q.success
+                                                and q.severity = 'critical') as failed,
+                   count(q.expectation) filter (where not q.success
+                                                and q.severity = 'warning') as warnings
+            from meta.submissions s
+            left join meta.quality_results q using (submission_id)
+            where s.run_id = ?
+            group by all order by s.feed_id, s.file_name
+            """, [run_id])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _run_body(settings: Settings, run: RunSummary, regency: str | None, dataset: str | None,
+              window: PeriodRange | None) -> None:
     registry: Registry = load_registry(settings.feeds_file)
-    run = RunSummary(run_id=uuid.uuid4().hex,
-                     started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     initialise(settings.warehouse, registry.datasets, settings.reference_dir)
-    _ensure_quality_table(settings)
+    _ensure_meta_tables(settings)
     codes = banten_regency_codes(settings.warehouse)
     feeds = registry.select(regency=regency, dataset=dataset)
     if not feeds:
         raise ValueError(f"no feed matches regency={regency!r} dataset={dataset!r}")
 
-    # Receiving is I/O (downloads, copies): all feeds at once, network feeds retried with
-    # exponential backoff. Loading and validation then run feed by feed, because the
-    # warehouse has a single writer.
-    known = _known_hashes(settings)
-    futures = {}
-    for feed in feeds:
-        task_ = receive_feed
-        if feed.is_network:
-            retries = int(feed.network_option("retries"))
-            delay = feed.network_option("retry_delay_s")
-            task_ = receive_feed.with_options(
-                retries=retries, retry_delay_seconds=[delay * 2**i for i in range(retries)])
-        futures[feed.id] = task_.submit(settings, feed, known)
-    for feed in feeds:
-        try:
-            received, skipped = futures[feed.id].result()
-            summary = ingest_feed(settings, feed, registry.datasets[feed.dataset], received,
-                                  codes, run.run_id)
-            summary.skipped = skipped
-            summary.files += skipped
-            run.feeds.append(summary)
-        except Exception as e:  # one broken feed never stops the others
-            run.feeds.append(FeedSummary(feed.id, feed.regency, feed.dataset,
-                                         error=f"{type(e).__name__}: {e}"))
-            run.feed_errors.append(f"feed {feed.id}: {e}")
+    if window is not None:
+        spec = registry.datasets[dataset]
+        found = snapshots(settings, registry, dataset, regency)
+        by_feed: dict[str, list[Snapshot]] = {}
+        for snap in found:
+            by_feed.setdefault(snap.feed_id, []).append(snap)
+        known_feeds = {f.id for f in feeds}
+        for feed_id in sorted(set(by_feed) - known_feeds):
+            run.notes.append(f"{len(by_feed[feed_id])} snapshot(s) of feed {feed_id}, no "
+                             "longer in the registry, were not re-processed")
+        if not any(f.id in by_feed for f in feeds):
+            run.notes.append(f"no received snapshot of {dataset}"
+                             + (f" from regency {regency}" if regency else "") + " to re-process")
+        for feed in [f for f in feeds if f.id in by_feed]:
+            try:
+                run.feeds.append(backfill_feed(settings, feed, spec, by_feed[feed.id],
+                                               codes, run.run_id, window))
+            except Exception as e:  # one broken feed never stops the others
+                run.feeds.append(FeedSummary(feed.id, feed.regency, feed.dataset,
+                                             error=f"{type(e).__name__}: {e}"))
+                run.feed_errors.append(f"feed {feed.id}: {e}")
+    else:
+        # Receiving is I/O (downloads, copies): all feeds at once, network feeds retried
+        # with exponential backoff. Loading and validation then run feed by feed, because
+        # the warehouse has a single writer.
+        known = _known_hashes(settings)
+        futures = {}
+        for feed in feeds:
+            task_ = receive_feed
+            if feed.is_network:
+                retries = int(feed.network_option("retries"))
+                delay = feed.network_option("retry_delay_s")
+                task_ = receive_feed.with_options(
+                    retries=retries, retry_delay_seconds=[delay * 2**i for i in range(retries)])
+            futures[feed.id] = task_.submit(settings, feed, known)
+        for feed in feeds:
+            try:
+                received, skipped = futures[feed.id].result()
+                summary = ingest_feed(settings, feed, registry.datasets[feed.dataset], received,
+                                      codes, run.run_id)
+                summary.skipped = skipped
+                summary.files += skipped
+                run.feeds.append(summary)
+            except Exception as e:  # one broken feed never stops the others
+                run.feeds.append(FeedSummary(feed.id, feed.regency, feed.dataset,
+                                             error=f"{type(e).__name__}: {e}"))
+                run.feed_errors.append(f"feed {feed.id}: {e}")
 
     try:
         run.dbt = dbt_build(settings)
@@ -303,22 +449,201 @@ def pipeline(regency: str | None = None, dataset: str | None = None) -> dict:
                        if o["status"] == "failed"]
     except Exception as e:
         run.errors.append(f"{type(e).__name__}: {e}")
+    run.quality = _run_quality(settings, run.run_id)
     run.status = ("failed" if run.errors else
                   "completed_with_feed_errors" if run.feed_errors else "completed")
-    run.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    with connect(settings.warehouse) as con:
-        con.execute("insert into meta.runs values (?, ?, ?, ?, ?)",
-                    [run.run_id, run.started_at, run.finished_at, run.status,
-                     json.dumps(run.to_dict())])
+    run.finished_at = _now()
+    _record_run(settings, run)
     publish_status(settings, registry)
-    print(format_summary(run))
+
+
+def _record_run(settings: Settings, run: RunSummary) -> None:
+    with connect(settings.warehouse) as con:
+        con.execute("insert or replace into meta.runs values (?, ?, ?, ?, ?)",
+                    [run.run_id, run.started_at, run.finished_at, run.status,
+                     json.dumps(run.to_dict(), default=str)])
+
+
+@flow(name="satudata-pipeline", log_prints=True)
+def pipeline(regency: str | None = None, dataset: str | None = None,
+             backfill_from: str | None = None, backfill_to: str | None = None,
+             lock_timeout_s: float | None = None) -> dict:
+    """Run ingest, validation, dbt build and publication for the selected feeds.
+
+    regency / dataset: only those feeds (e.g. "36.73", "penduduk").
+    backfill_from / backfill_to: instead of receiving new files, re-process the dataset's
+    received snapshots whose period lies in this range (2024, 2024-S2, 2024-03).
+    lock_timeout_s: how long to wait for a run already in progress (default
+    $SATUDATA_LOCK_TIMEOUT_S or 3 hours).
+    """
+    from prefect.runtime import flow_run
+
+    logger = get_run_logger()
+    settings = Settings.from_env()
+    settings.ensure_dirs()
+    run = RunSummary(run_id=uuid.uuid4().hex, started_at=_now(),
+                     selection={"regency": regency, "dataset": dataset},
+                     flow_run_id=str(flow_run.id) if flow_run.id else None,
+                     flow_run_name=flow_run.name)
+    try:
+        window = None
+        if backfill_from or backfill_to:
+            if not (backfill_from and backfill_to and dataset):
+                raise ValueError("a backfill needs a dataset and both ends of the period "
+                                 "range (backfill_from, backfill_to)")
+            window = PeriodRange.parse(backfill_from, backfill_to)
+            run.selection["backfill"] = window.label
+        with run_lock(settings.home, run_id=run.run_id[:8], timeout_s=lock_timeout_s,
+                      log=logger.info, flow_run_name=run.flow_run_name) as lock:
+            run.lock_waited_s = lock.waited_s
+            if lock.contended:
+                run.notes.append(f"waited {lock.waited_s:.0f} s for another run to finish")
+            try:
+                _run_body(settings, run, regency, dataset, window)
+            except Exception as e:
+                _fail(run, e)
+                try:   # still holding the lock: the failure is recorded in meta.runs too
+                    _record_run(settings, run)
+                except Exception as e2:  # noqa: BLE001 - the warehouse itself may be the cause
+                    logger.warning("could not record the failed run in meta.runs: %s", e2)
+                raise
+    except Exception as e:
+        _fail(run, e)
+        _report(settings, run, logger)
+        raise
+    _report(settings, run, logger)
     if run.errors:
         raise RuntimeError("pipeline run failed: " + " | ".join(run.errors))
     return run.to_dict()
 
 
+def _fail(run: RunSummary, error: Exception) -> None:
+    message = f"{type(error).__name__}: {error}"
+    if message not in run.errors:
+        run.errors.append(message)
+    run.status = "failed"
+    run.finished_at = run.finished_at or _now()
+
+
+# --- reporting: console, Prefect artifacts, alerts -------------------------------------------
+
+
+def _report(settings: Settings, run: RunSummary, logger) -> None:
+    """Print the summary, leave the Prefect artifacts and send the alert. Never raises:
+    a run's outcome does not depend on its reporting."""
+    print(format_summary(run))
+    try:
+        _artifacts(run)
+    except Exception as e:  # noqa: BLE001
+        logger.warning("could not create the Prefect artifacts: %s: %s", type(e).__name__, e)
+    try:
+        urls = alerts.webhook_urls(settings.feeds_file)
+        sent = alerts.notify(run.to_dict(), urls, links=_links(run), warn=logger.warning)
+        for url, result in sent.items():
+            if result == "sent":
+                logger.info("alert sent to %s", alerts._safe_url(url))
+    except Exception as e:  # noqa: BLE001
+        logger.warning("could not send the alert: %s: %s", type(e).__name__, e)
+
+
+def _prefect_ui_run_url(run: RunSummary) -> str | None:
+    """The flow run's page in the Prefect UI, when a real server is configured (the
+    temporary local server is gone when the run ends)."""
+    if not run.flow_run_id or not (os.environ.get("PREFECT_API_URL")
+                                   or os.environ.get("PREFECT_UI_URL")):
+        return None
+    from prefect.settings import get_current_settings
+
+    ui = get_current_settings().ui_url
+    return f"{ui.rstrip('/')}/runs/flow-run/{run.flow_run_id}" if ui else None
+
+
+def _links(run: RunSummary) -> dict:
+    return {
+        "prefect_flow_run": _prefect_ui_run_url(run),
+        "catalogue": publishing.base_url(),
+        "submissions": publishing.site_url("meta/submissions.json"),
+    }
+
+
+def artifact_key(text: str) -> str:
+    """Prefect artifact keys: lowercase letters, digits and dashes only."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-")
+
+
+def _cell(text) -> str:
+    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def summary_markdown(run: RunSummary) -> str:
+    sel = ", ".join(f"{k} {v}" for k, v in run.selection.items() if v) or "all feeds"
+    out = [f"# Satu Data Banten run `{run.run_id[:8]}`: **{run.status}**", "",
+           f"Selection: {sel}. Started {run.started_at}, finished {run.finished_at}."
+           + (f" Waited {run.lock_waited_s:.0f} s for another run." if run.lock_waited_s >= 1
+              else ""), "",
+           "## Feeds", "",
+           "| feed | files | accepted | rows | skipped | quarantined | error |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    for f in run.feeds:
+        out.append(f"| {f.feed_id} | {f.files} | {f.accepted} | {f.rows} | {f.skipped} | "
+                   f"{f.quarantined} | {_cell(redact(f.error))} |")
+    quarantined = [(f.feed_id, q) for f in run.feeds for q in f.quarantined_files]
+    if quarantined:
+        out += ["", "## Quarantined files", ""]
+        out += [f"- **{feed_id}** `{q['file_name']}`: {_cell(redact(q['reason']))}"
+                for feed_id, q in quarantined]
+    if run.quality:
+        out += ["", "## Quality (Great Expectations)", "",
+                "| feed | file | status | passed | failed (critical) | warnings |",
+                "|---|---|---|---:|---:|---:|"]
+        out += [f"| {q['feed_id']} | {_cell(q['file_name'])} | {q['status']} | {q['passed']} "
+                f"| {q['failed']} | {q['warnings']} |" for q in run.quality]
+    if run.published:
+        out += ["", "## Published", "", "| dataset | status | version | downloads |",
+                "|---|---|---|---|"]
+        for p in run.published:
+            slug = p["slug"]
+            links = ""
+            if p["status"] in ("published", "unchanged"):
+                links = (f"[CSV]({publishing.stable_url(slug, f'{slug}.csv')}) · "
+                         f"[Parquet]({publishing.stable_url(slug, f'{slug}.parquet')}) · "
+                         f"[datapackage]({publishing.stable_url(slug, 'datapackage.json')})")
+                if p["version"]:
+                    release = publishing.site_url(f"datasets/{slug}/{p['version']}/"
+                                                  "datapackage.json")
+                    links += f" · [this version]({release})"
+            out.append(f"| {slug} | {p['status']} | {p['version'] or ''} | {links} |")
+    problems = [redact(e) for e in run.feed_errors + run.errors]
+    if problems:
+        out += ["", "## Errors", ""] + [f"- {_cell(e)}" for e in problems]
+    if run.notes:
+        out += ["", "## Notes", ""] + [f"- {_cell(n)}" for n in run.notes]
+    return "\n".join(out) + "\n"
+
+
+def _artifacts(run: RunSummary) -> None:
+    from prefect.artifacts import create_link_artifact, create_markdown_artifact
+
+    create_markdown_artifact(markdown=summary_markdown(run), key="satudata-run-summary",
+                             description=f"Run {run.run_id[:8]}: {run.status}")
+    for p in run.published:
+        if p["status"] not in ("published", "unchanged"):
+            continue
+        slug = p["slug"]
+        create_link_artifact(
+            link=publishing.stable_url(slug, "datapackage.json"),
+            link_text=f"{slug} (latest: {p['version'] or 'unchanged'})",
+            key=artifact_key(f"release-{slug}"),
+            description=f"Stable URL of the latest release of {slug} "
+                        f"({p['status']} in run {run.run_id[:8]})")
+
+
 def format_summary(run: RunSummary) -> str:
-    lines = [f"Run {run.run_id[:8]}: {run.status}",
+    lines = [f"Run {run.run_id[:8]}: {run.status}"
+             + (f" (backfill {run.selection['backfill']})" if run.selection.get("backfill")
+                else "")
+             + (f", waited {run.lock_waited_s:.0f} s for another run" if run.lock_waited_s >= 1
+                else ""),
              f"{'feed':40} {'files':>5} {'accepted':>8} {'rows':>6} {'skipped':>7} "
              f"{'quarantined':>11}"]
     for f in run.feeds:
@@ -330,6 +655,7 @@ def format_summary(run: RunSummary) -> str:
                      f"{p['message']}".rstrip())
     lines += [f"feed error: {e}" for e in run.feed_errors]
     lines += [f"error: {e}" for e in run.errors]
+    lines += [f"note: {n}" for n in run.notes]
     return "\n".join(lines)
 
 

@@ -1,0 +1,478 @@
+"""Operations: Prefect deployments on a real `prefect server` with a process worker, the run
+lock, alerts through a webhook, artifacts and backfills."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from flows.backfill import PeriodError, PeriodRange, period_interval
+from flows.deploy import deployment_specs
+from flows.locking import LockTimeout, run_lock
+from flows.registry import load_registry
+from tests.helpers import PROJECT_ROOT, copy_sample_data
+
+SLUG = "penduduk-kabupaten-kota"
+BIN = Path(sys.executable).parent
+SATUDATA = str(BIN / "satudata")
+NIK = "3673061501046997"   # NIK-shaped (synthetic): must never reach an alert unmasked
+
+
+# --- helpers and fixtures ----------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    """End a process started by this module (and its children: own session) by its id."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that keeps every JSON body POSTed to it."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length", 0))
+                bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks/satudata"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+@pytest.fixture
+def dead_webhook() -> str:
+    """A URL on 127.0.0.1 where nothing listens."""
+    return f"http://127.0.0.1:{_free_port()}/hooks/nobody-home"
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """A real `prefect server` on a free port with its own PREFECT_HOME (not the session's
+    test harness). Yields (api_url, base environment for subprocesses)."""
+    root = tmp_path_factory.mktemp("prefect-server")
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = dict(os.environ)
+    env.update(PREFECT_HOME=str(root / "prefect-home"), PREFECT_API_URL=api,
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="INFO")
+    env.pop("SATUDATA_ALERT_WEBHOOK", None)
+    log = open(root / "server.log", "wb")  # noqa: SIM115 - closed in finally
+    proc = None
+    try:
+        proc = subprocess.Popen(
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
+             str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None, (root / "server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "prefect server did not start in 120 s"
+            time.sleep(0.5)
+        yield api, env
+    finally:
+        _stop(proc)
+        log.close()
+
+
+# --- periods, deployments, lock: fast unit tests ---------------------------------------------
+
+
+def test_period_forms_and_ranges():
+    import datetime as dt
+
+    assert period_interval("2024") == (dt.date(2024, 1, 1), dt.date(2025, 1, 1))
+    assert period_interval("2024-S2") == (dt.date(2024, 7, 1), dt.date(2025, 1, 1))
+    assert period_interval("2024-03") == (dt.date(2024, 3, 1), dt.date(2024, 4, 1))
+    window = PeriodRange.parse("2024-03", "2024-04")
+    assert [window.covers(p) for p in ("2024-02", "2024-03", "2024-04", "2024-05")] == [
+        False, True, True, False]
+    assert window.covers("2024") and window.covers("2024-S1") and not window.covers("2024-S2")
+    assert PeriodRange.parse("2024-S2", "2024-S2").covers("2024-12")
+    with pytest.raises(PeriodError, match="write 2024 \\(year\\), 2024-S2"):
+        period_interval("Maret 2024")
+    with pytest.raises(PeriodError, match="empty"):
+        PeriodRange.parse("2024-05", "2024-03")
+
+
+def test_deployments_one_schedule_per_dataset_plus_on_demand_and_backfill():
+    datasets = load_registry(PROJECT_ROOT / "data" / "feeds.yml").datasets
+    specs = {s.full_name: s for s in deployment_specs(datasets)}
+    assert set(specs) == {
+        "satudata-pipeline/aduan-daily", "satudata-pipeline/penduduk-monthly",
+        "satudata-pipeline/indikator-monthly",
+        "satudata-pipeline/fasilitas-kesehatan-monthly",
+        "satudata-pipeline/on-demand", "satudata-pipeline/backfill"}
+    assert specs["satudata-pipeline/aduan-daily"].cron == "0 6 * * *"
+    assert specs["satudata-pipeline/aduan-daily"].parameters == {"dataset": "aduan"}
+    assert specs["satudata-pipeline/penduduk-monthly"].cron.endswith(" 1 * *")
+    assert specs["satudata-pipeline/on-demand"].cron is None
+    assert set(specs["satudata-pipeline/backfill"].parameters) == {
+        "dataset", "backfill_from", "backfill_to"}
+
+
+def test_run_lock_waits_names_the_holder_and_times_out(tmp_path):
+    lines: list[str] = []
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with run_lock(tmp_path, run_id="aaaa1111", log=lines.append):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(LockTimeout, match=r"run aaaa1111 \(started .*, pid \d+\) still"), \
+                run_lock(tmp_path, run_id="bbbb2222", timeout_s=1, log=lines.append):
+            pass
+        assert re.search(r"waiting for run aaaa1111 \(started \S+, pid "
+                         rf"{os.getpid()}\) to finish", "\n".join(lines))
+        threading.Timer(1.0, release.set).start()
+        with run_lock(tmp_path, run_id="cccc3333", timeout_s=30, log=lines.append) as lock:
+            assert lock.contended and lock.waited_s >= 0.5
+            assert lock.holder["run_id"] == "aaaa1111"
+    finally:
+        release.set()
+        t.join(10)
+    assert any("run lock acquired after waiting" in line for line in lines)
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+def test_quarantined_submission_alerts_and_a_dead_webhook_does_not_fail_the_run(
+        prefect_harness, tmp_path, monkeypatch, receiver, dead_webhook):
+    """Kota Serang re-sends a file with a NIK where a count belongs: quarantined; the alert
+    reaches the live webhook with the file and its reason, the NIK masked; the dead
+    webhook is logged and the run still completes."""
+    from flows.pipeline import pipeline
+
+    feeds = copy_sample_data(tmp_path / "data")
+    landing = tmp_path / "data" / "landing" / "36.73" / "penduduk"
+    good = (landing / "penduduk_2024s2.csv").read_text(encoding="cp1252")
+    (landing / "penduduk_2024s2_revisi.csv").write_text(
+        good.replace("759.929", f"{NIK}x"), encoding="cp1252")
+    monkeypatch.setenv("SATUDATA_FEEDS", str(feeds))
+    monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SATUDATA_ALERT_WEBHOOK", f"{dead_webhook},{receiver.url}")
+
+    result = pipeline(regency="36.73", dataset="penduduk")
+
+    assert result["status"] == "completed"
+    (feed,) = result["feeds"]
+    assert feed["accepted"] == 2 and feed["quarantined"] == 1
+    (alert,) = receiver.bodies
+    assert alert["events"] == ["submission_quarantined"]
+    assert alert["run_id"] == result["run_id"] and alert["status"] == "completed"
+    assert alert["flow_run_id"]
+    (q,) = alert["quarantined"]
+    assert q["feed_id"] == "kota-serang.penduduk" and q["regency"] == "36.73"
+    assert q["file_name"] == "penduduk_2024s2_revisi.csv"
+    assert "Jumlah Penduduk (jiwa)" in q["reason"] and "row 1" in q["reason"]
+    assert NIK not in json.dumps(alert) and NIK[:4] + "*" in q["reason"]
+    assert "penduduk_2024s2_revisi.csv" in alert["text"]
+    assert alert["links"]["submissions"].endswith("/app/static/meta/submissions.json")
+    # the good files were published all the same
+    site = tmp_path / "home" / "site" / "datasets" / SLUG / "latest" / f"{SLUG}.csv"
+    assert {r["periode"] for r in _read_csv(site)} == {"2020", "2024-S2"}
+
+
+def test_failed_run_alerts_through_the_registry_webhook(prefect_harness, tmp_path,
+                                                        monkeypatch, receiver):
+    from flows.pipeline import pipeline
+
+    feeds = copy_sample_data(tmp_path / "data")
+    with open(feeds, "a", encoding="utf-8") as f:
+        f.write(f"\nalerts:\n  webhook: {receiver.url}\n")
+    monkeypatch.delenv("SATUDATA_ALERT_WEBHOOK", raising=False)
+    monkeypatch.setenv("SATUDATA_FEEDS", str(feeds))
+    monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
+
+    with pytest.raises(ValueError, match="no feed matches regency='36.99'"):
+        pipeline(regency="36.99")
+
+    (alert,) = receiver.bodies
+    assert alert["events"] == ["run_failed"] and alert["status"] == "failed"
+    assert "no feed matches regency='36.99'" in alert["errors"][0]
+    assert alert["selection"]["regency"] == "36.99"
+    with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select status from meta.runs where run_id = ?",
+                           [alert["run_id"]]).fetchone() == ("failed",)
+
+
+def test_alert_payload_for_a_feed_that_could_not_be_received(dead_webhook):
+    from flows import alerts
+
+    run = {"run_id": "f" * 32, "status": "completed_with_feed_errors", "feeds": [],
+           "feed_errors": ["feed kab-lebak.penduduk: http://x/lebak.csv answered HTTP 500"],
+           "errors": []}
+    body = alerts.payload(run)
+    assert body["events"] == ["feed_error"] and "answered HTTP 500" in body["text"]
+    warnings: list[str] = []
+    result = alerts.notify(run, [dead_webhook], warn=warnings.append, attempts=1)
+    assert result[dead_webhook].startswith("failed: ")
+    assert "could not be reached" in warnings[0] and "the run goes on" in warnings[0]
+    assert alerts.notify({**run, "feed_errors": []}, [dead_webhook]) == {}   # nothing to say
+
+
+# --- backfill -------------------------------------------------------------------------------
+
+
+def test_backfill_reprocesses_only_the_snapshots_in_the_range(sample_run, prefect_harness,
+                                                               tmp_path, monkeypatch):
+    """After a mapping fix in Kota Serang's complaint feed, a backfill of 2024-03..2024-04
+    re-loads those two months' snapshots with the fixed mapping; every other month and
+    every other regency stays exactly as it was."""
+    from flows.pipeline import pipeline
+
+    home = tmp_path / "home"
+    shutil.copytree(sample_run["settings"].home, home, symlinks=True)
+    (home / ".run.lock").unlink(missing_ok=True)
+    feeds = copy_sample_data(tmp_path / "data")
+    synthetic = tmp_path / "data" / "feeds_synthetic.yml"
+    doc = yaml.safe_load(synthetic.read_text())
+    (entry,) = [f for f in doc["feeds"] if f["id"] == "kota-serang.aduan"]
+    entry["values"] = {"kategori": {"lampu PJU padam": "lainnya"}}   # the "fix"
+    synthetic.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+    monkeypatch.setenv("SATUDATA_HOME", str(home))
+    monkeypatch.setenv("SATUDATA_FEEDS", str(feeds))
+    query = """select _regency, strftime(diterima_pada, '%Y-%m') as bulan, count(*) as n,
+                      count(*) filter (where kategori = 'lampu PJU padam') as pju,
+                      min(_ingested_at) as ingested
+               from raw.aduan group by all"""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        before = {(r[0], r[1]): r[2:] for r in con.execute(query).fetchall()}
+    assert before[("36.73", "2024-03")][1] > 0
+
+    result = pipeline(regency="36.73", dataset="aduan", backfill_from="2024-03",
+                      backfill_to="2024-04")
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        after = {(r[0], r[1]): r[2:] for r in con.execute(query).fetchall()}
+        reprocessed = con.execute(
+            "select file_name, status, periods from meta.submissions where run_id = ? "
+            "order by file_name", [result["run_id"]]).fetchall()
+    changed = {k for k in before if after[k] != before[k]}
+    assert changed == {("36.73", "2024-03"), ("36.73", "2024-04")}
+    for k in changed:
+        assert after[k][0] == before[k][0]          # same tickets, each once
+        assert after[k][1] == 0                     # the fixed mapping applied
+        assert after[k][2] > before[k][2]           # re-loaded now
+    assert reprocessed == [("aduan_2024_03.csv", "accepted", ["2024-03"]),
+                           ("aduan_2024_04.csv", "accepted", ["2024-04"])]
+    (feed,) = result["feeds"]
+    assert (feed["files"], feed["accepted"], feed["skipped"]) == (12, 2, 10)
+    assert result["selection"]["backfill"] == "2024-03..2024-04"
+    slug = "aduan-masyarakat-bulanan"
+    assert {p["slug"]: p["status"] for p in result["published"]}[slug] == "published"
+
+
+def test_backfill_cli_refuses_a_bad_range(tmp_path):
+    env = dict(os.environ, SATUDATA_HOME=str(tmp_path / "home"))
+    proc = subprocess.run([SATUDATA, "backfill", "--dataset", "aduan", "--from", "2024-13",
+                           "--to", "2024-12"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2
+    assert "period '2024-13'" in proc.stderr
+    proc = subprocess.run([SATUDATA, "backfill", "--dataset", "adua", "--from", "2024",
+                           "--to", "2024"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "unknown dataset 'adua'" in proc.stderr
+
+
+# --- concurrency and the real Prefect server ----------------------------------------------
+
+
+def test_two_overlapping_runs_end_consistent(prefect_server, tmp_path):
+    """Two `satudata run` at once on the same SATUDATA_HOME: the second waits for the
+    first, says so, and finds nothing new; every row once, one new version."""
+    _, base_env = prefect_server
+    env = dict(base_env, SATUDATA_HOME=str(tmp_path / "home"))
+    cmd = [SATUDATA, "run", "--regency", "36.73", "--dataset", "penduduk"]
+    started = time.monotonic()
+    procs, logs = [], []
+    for i in range(2):
+        logs.append(tmp_path / f"run{i}.log")
+        with open(logs[-1], "wb") as out:
+            procs.append(subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                          start_new_session=True))
+    try:
+        codes = [p.wait(timeout=400) for p in procs]
+    finally:
+        for p in procs:
+            _stop(p)
+    elapsed = time.monotonic() - started
+    outputs = [log.read_text(encoding="utf-8", errors="replace") for log in logs]
+    assert codes == [0, 0], "\n---\n".join(o[-3000:] for o in outputs)
+    waited = [o for o in outputs if "waiting for run" in o]
+    assert len(waited) == 1, outputs
+    (second,) = waited
+    (first,) = [o for o in outputs if o is not second]
+    holder = re.search(r"waiting for run ([0-9a-f]{8}) \(started \S+, pid (\d+)", second)
+    assert holder and f"Run {holder[1]}: completed" in first
+    assert re.search(r"Run [0-9a-f]{8}: completed, waited \d+ s for another run", second)
+    assert f"{SLUG}: published" in first and f"{SLUG}: unchanged" in second
+
+    home = tmp_path / "home"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute("select periode, count(*) from raw.penduduk group by 1 "
+                           "order by 1").fetchall()
+        submissions = con.execute("select status, count(*), count(distinct sha256) "
+                                  "from meta.submissions group by 1").fetchall()
+        runs = con.execute("select status, count(*) from meta.runs group by 1").fetchall()
+    assert rows == [("2020", 1), ("2024-S2", 1)]
+    assert submissions == [("accepted", 2, 2)]
+    assert runs == [("completed", 2)]
+    versions = [d for d in (home / "site" / "datasets" / SLUG).iterdir()
+                if not d.is_symlink() and not d.name.startswith(".")]
+    assert len(versions) == 1
+    print(f"two overlapping runs: {elapsed:.0f} s in all")
+
+
+def _wait_final(client, flow_run_id, timeout_s: float):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        run = client.read_flow_run(flow_run_id)
+        if run.state is not None and run.state.is_final():
+            return run
+        if time.monotonic() > deadline:
+            return run
+        time.sleep(1)
+
+
+def test_deployment_runs_on_a_real_server_with_a_process_worker(prefect_server, tmp_path):
+    """`satudata deploy` registers the deployments and creates the `satudata` process work
+    pool; `satudata worker` picks up an on-demand run of Kota Serang's population, which
+    publishes the release and leaves its artifacts on the server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    api, base_env = prefect_server
+    home = tmp_path / "home"
+    env = dict(base_env, SATUDATA_HOME=str(home), PREFECT_WORKER_QUERY_SECONDS="1",
+               SATUDATA_FEEDS=str(PROJECT_ROOT / "data" / "feeds.yml"))
+    started = time.monotonic()
+    deploy = subprocess.run([SATUDATA, "deploy"], env=env, capture_output=True, text=True,
+                            timeout=180)
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    assert "satudata-pipeline/aduan-daily" in deploy.stdout
+    worker_log = tmp_path / "worker.log"
+    worker = None
+    try:
+        with open(worker_log, "wb") as out:
+            worker = subprocess.Popen(
+                [SATUDATA, "worker", "--name", f"test-{uuid.uuid4().hex[:6]}"], env=env,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        with temporary_settings(updates={PREFECT_API_URL: api}), \
+                get_client(sync_client=True) as client:
+            pool = client.read_work_pool("satudata")
+            assert pool.type == "process"
+            deployments = {d.name: d for d in client.read_deployments()}
+            assert {"aduan-daily", "penduduk-monthly", "indikator-monthly",
+                    "fasilitas-kesehatan-monthly", "on-demand", "backfill"} <= set(deployments)
+            daily = deployments["aduan-daily"]
+            assert [(s.schedule.cron, s.schedule.timezone) for s in daily.schedules] == [
+                ("0 6 * * *", "Asia/Jakarta")]
+            assert daily.parameters == {"dataset": "aduan"}
+            flow_run = client.create_flow_run_from_deployment(
+                deployments["on-demand"].id, parameters={"regency": "36.73",
+                                                        "dataset": "penduduk"})
+            final = _wait_final(client, flow_run.id, timeout_s=180)
+            elapsed = time.monotonic() - started
+            assert final.state.is_completed(), (
+                f"{final.state}\n{worker_log.read_text(errors='replace')[-4000:]}")
+            artifacts = client.read_artifacts(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+            releases = client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"release-{SLUG}"])))
+    finally:
+        _stop(worker)
+    summary = [a for a in artifacts if a.key == "satudata-run-summary"]
+    assert len(summary) == 1 and summary[0].type == "markdown"
+    markdown = summary[0].data
+    assert "**completed**" in markdown and "kota-serang.penduduk" in markdown
+    assert f"| {SLUG} | published |" in markdown
+    stable = f"http://localhost:8501/app/static/datasets/{SLUG}/latest/datapackage.json"
+    assert stable in markdown
+    assert any(a.flow_run_id == flow_run.id and stable in a.data for a in releases)
+    latest = home / "site" / "datasets" / SLUG / "latest" / f"{SLUG}.csv"
+    rows = _read_csv(latest)
+    assert {(r["kode_wilayah"], r["periode"]) for r in rows} == {("36.73", "2020"),
+                                                               ("36.73", "2024-S2")}
+    assert {r["jumlah_penduduk"] for r in rows if r["periode"] == "2024-S2"} == {"759929"}
+    print(f"deploy -> run completed: {elapsed:.0f} s")
