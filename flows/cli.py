@@ -9,6 +9,7 @@
     satudata status                                        per feed: received, accepted, late?
     satudata feeds validate [--file data/feeds.yml]        check the feed registry
     satudata hash-password                                 a password hash for the officials' view
+    satudata backup DEST / satudata restore ARCHIVE        warehouse and raw snapshots
 """
 
 from __future__ import annotations
@@ -202,6 +203,32 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from flows.backup import BackupError, backup
+
+    try:
+        path = backup(Settings.from_env(), Path(args.dest))
+    except BackupError as e:
+        print(f"satudata backup: {e}", file=sys.stderr)
+        return 1
+    print(f"backup written: {path} ({path.stat().st_size / 1024**2:.1f} MB)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from flows.backup import BackupError, restore
+
+    settings = Settings.from_env()
+    try:
+        info = restore(settings, Path(args.archive), force=args.force)
+    except BackupError as e:
+        print(f"satudata restore: {e}", file=sys.stderr)
+        return 1
+    print(f"restored {info['files']} files from the backup of {info['created_at']} into "
+          f"{settings.home}; run `satudata run` to rebuild site/")
+    return 0
+
+
 def cmd_hash_password(args: argparse.Namespace) -> int:
     import getpass
 
@@ -260,13 +287,19 @@ def main(argv: list[str] | None = None) -> int:
                                          "data/feeds.yml)")
     hp = sub.add_parser("hash-password", help="print a password hash for the officials' view")
     hp.add_argument("--user", default="walidata", help="user name (default: walidata)")
+    bk = sub.add_parser("backup", help="back up the warehouse and raw snapshots into a tar")
+    bk.add_argument("dest", help="folder for satudata-backup-<time>.tar")
+    rs = sub.add_parser("restore", help="restore a backup into $SATUDATA_HOME")
+    rs.add_argument("archive", help="a satudata-backup-*.tar")
+    rs.add_argument("--force", action="store_true", help="replace an existing warehouse")
     args, extra = parser.parse_known_args(argv)
     if args.command == "serve":
         return cmd_serve(extra)
     if extra:
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     commands = {"run": cmd_run, "backfill": cmd_backfill, "deploy": cmd_deploy,
-                "worker": cmd_worker, "status": cmd_status, "hash-password": cmd_hash_password}
+                "worker": cmd_worker, "status": cmd_status, "hash-password": cmd_hash_password,
+                "backup": cmd_backup, "restore": cmd_restore}
     if args.command == "feeds":
         return cmd_feeds_validate(args)
     return commands[args.command](args)
