@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 
 import duckdb
@@ -15,8 +16,13 @@ from tests.helpers import PROJECT_ROOT, copy_sample_data
 SLUG = "penduduk-kabupaten-kota"
 REGENCIES = {"36.01", "36.02", "36.03", "36.04", "36.71", "36.72", "36.73", "36.74"}
 DATASETS = ("penduduk", "indikator", "aduan", "fasilitas_kesehatan")
-# 8 regencies: penduduk 2 files each, indikator 1, aduan 12 (a month each), facilities 1
-N_SAMPLE_FILES = 8 * (2 + 1 + 12 + 1)
+# 8 regencies: penduduk 2 files each, indikator 1, aduan 12 (a month each), facilities 1;
+# plus two bad re-sends in the samples (Kabupaten Serang's population file without its
+# female column, Kota Serang's indicators with an indicator the catalogue does not know)
+N_GOOD_FILES = 8 * (2 + 1 + 12 + 1)
+BAD_SAMPLES = {"penduduk_2024s2_koreksi.csv": r"required column\(s\) \['wanita'\] missing",
+               "indikator_2024_2025_tambahan.csv": r"indikator.*Angka Harapan Hidup"}
+N_SAMPLE_FILES = N_GOOD_FILES + len(BAD_SAMPLES)
 
 
 def _read_csv(path):
@@ -135,7 +141,7 @@ def test_every_received_file_is_snapshotted_and_logged(sample_run):
             "select status, count(*) from meta.submissions group by 1").fetchall()
         lineage = con.execute(
             "select count(*) from raw.penduduk where _source_sha256 is null").fetchone()[0]
-    assert statuses == [("accepted", N_SAMPLE_FILES)]
+    assert sorted(statuses) == [("accepted", N_GOOD_FILES), ("quarantined", len(BAD_SAMPLES))]
     assert lineage == 0
 
 
@@ -230,7 +236,11 @@ def test_every_regency_sends_every_dataset_and_all_are_accepted(sample_run):
     feeds = sample_run["first"]["feeds"]
     accepted = {(f["regency"], f["dataset"]) for f in feeds if f["accepted"] and not f["error"]}
     assert accepted == {(r, d) for r in REGENCIES for d in DATASETS}
-    assert sum(f["quarantined"] for f in feeds) == 0
+    reasons = [r for f in feeds for r in f["reasons"]]
+    assert len(reasons) == len(BAD_SAMPLES)
+    for name, pattern in BAD_SAMPLES.items():
+        (reason,) = [r for r in reasons if name in r]
+        assert re.search(pattern, reason), reason
 
 
 def test_complaints_reproduce_the_kota_tangerang_2024_calibration(sample_run):
