@@ -8,10 +8,7 @@ wilayah as (
 ),
 
 penduduk as (
-    select kode_wilayah, jumlah_penduduk
-    from {{ ref('penduduk_kabupaten_kota') }}
-    where periode like '%-S%'
-    qualify row_number() over (partition by kode_wilayah order by periode desc) = 1
+    select * from {{ ref('int_penduduk__terbaru') }}
 ),
 
 per_jenis as (
