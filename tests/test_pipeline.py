@@ -18,9 +18,9 @@ REGENCIES = {"36.01", "36.02", "36.03", "36.04", "36.71", "36.72", "36.73", "36.
 DATASETS = ("penduduk", "indikator", "aduan", "fasilitas_kesehatan")
 # 8 regencies: penduduk 2 files each, indikator 1, aduan 12 (a month each), facilities 1;
 # plus two bad re-sends in the samples (Kabupaten Serang's population file without its
-# female column, Kota Serang's indicators with an indicator the catalogue does not know)
+# total column, Kota Serang's indicators with an indicator the catalogue does not know)
 N_GOOD_FILES = 8 * (2 + 1 + 12 + 1)
-BAD_SAMPLES = {"penduduk_2024s2_koreksi.csv": r"required column\(s\) \['wanita'\] missing",
+BAD_SAMPLES = {"penduduk_2024s2_koreksi.csv": r"required column\(s\) \['total'\] missing",
                "indikator_2024_2025_tambahan.csv": r"indikator.*Angka Harapan Hidup"}
 N_SAMPLE_FILES = N_GOOD_FILES + len(BAD_SAMPLES)
 
