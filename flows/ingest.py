@@ -44,9 +44,25 @@ class Received:
         return self.sha256[:16]
 
 
+_DIGESTS: dict[tuple, str] = {}   # (path, inode, size, mtime, ctime) -> sha256
+_DIGESTS_MAX = 4096
+
+
 def sha256_of(path: Path) -> str:
-    with timing.timed("ingest.hash"):
-        return _sha256_of(path)
+    """The file's sha256. Receiving hashes every file to skip known ones and the snapshot
+    needs the same digest right after: an unchanged file (same inode, size, modification
+    and change time: a write changes the change time, which no program can set back) is
+    read once per process."""
+    st = os.stat(path)
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        with timing.timed("ingest.hash"):
+            digest = _sha256_of(path)
+        if len(_DIGESTS) >= _DIGESTS_MAX:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest
+    return digest
 
 
 def _sha256_of(path: Path) -> str:
@@ -212,10 +228,26 @@ def load_batch(
         return _load_batch(con, feed, spec, received)
 
 
+SCRATCH = "sd_scratch"   # an in-memory database attached to the warehouse connection
+
+
+def _scratch(con: duckdb.DuckDBPyConnection) -> str:
+    """The name of an in-memory database attached to `con`: the file as delivered is read
+    there, so its text columns never reach the warehouse file (nor its write-ahead log)."""
+    attached = {r[0] for r in con.execute("select database_name from duckdb_databases()")
+                .fetchall()}
+    if SCRATCH not in attached:
+        con.execute(f"attach ':memory:' as {SCRATCH}")
+    return SCRATCH
+
+
 def _load_batch(
     con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec, received: Received
 ) -> tuple[str, int]:
-    src_table = f"landing.src_{received.batch_id}"
+    # The file as delivered is read into memory (text columns, never written to the
+    # warehouse file); then one aggregate query checks every column at once, and one
+    # INSERT types the rows straight into the batch table, in file order.
+    src_table = f"{_scratch(con)}.src_{received.batch_id}"
     batch_table = f"landing.b_{received.batch_id}"
     name = received.path.name
     read_file(con, feed, received.snapshot, src_table, name)
@@ -228,8 +260,11 @@ def _load_batch(
         filters = []
         present = [_quote_ident(h) for h in headers]
         if present:
-            filters.append("not (" + " and ".join(f"nullif(trim({c}), '') is null"
-                                                   for c in present) + ")")
+            # A row is kept when some value is not blank. A CASE stops at the first
+            # non-blank value (a row's first column, mostly); NOT (... AND ...) would
+            # trim every column of every row.
+            filters.append("case " + " ".join(f"when trim({c}) <> '' then true"
+                                              for c in present) + " else false end")
         for col, pattern in feed.skip_rows_matching.items():
             src = mapping.get(col, col)
             if header_key(src) not in {header_key(h) for h in headers}:
@@ -242,67 +277,123 @@ def _load_batch(
             )
         where = " and ".join(filters) or "true"
 
-        select = []
+        raw_of: dict[str, str] = {}     # canonical column -> its text as delivered (SQL)
+        typed_of: dict[str, str] = {}   # canonical column -> its typed value (SQL)
         for c in spec.columns:
             if c.name in mapping:
                 raw = _quote_ident(mapping[c.name])
                 if c.name in feed.values:
                     raw = _value_map_expr(raw, feed.values[c.name])
-                select.append(f"{raw} as {c.name}__raw")
-                select.append(f"{_typed_expr(feed, c.type, raw)} as {c.name}")
+                raw_of[c.name] = raw
+                typed_of[c.name] = _typed_expr(feed, c.type, raw)
             elif c.name == spec.regency_column:
                 # A regency's own file need not say which regency it is.
-                select.append(f"{_sql_literal(feed.regency)} as {c.name}__raw")
-                select.append(f"{_sql_literal(feed.regency)} as {c.name}")
+                typed_of[c.name] = _sql_literal(feed.regency)
             else:
-                select.append(f"null::varchar as {c.name}__raw")
-                select.append(f"null as {c.name}")
-        con.execute(
-            f"create or replace temp table _typed as select {', '.join(select)}, _row_number "
-            f"from {src_table} where {where}"
-        )
-        rows = con.execute("select count(*) from _typed").fetchone()[0]
-        if rows == 0:
-            raise SubmissionError(f"{name}: the file has a header but no data rows")
-        _raise_on_bad_values(con, feed, spec, name, mapping)
-
+                typed_of[c.name] = "null"
         # Name-style feeds carry the region's name in the code column: keep it as the name.
-        name_fill = {}
+        values = dict(typed_of)
         if feed.region_code == "name":
             code_col = next((c.name for c in spec.columns if c.type == "region_code"), None)
-            if code_col and "nama_wilayah" in spec.column_names:
-                name_fill["nama_wilayah"] = f"coalesce(nama_wilayah, {code_col}__raw)"
+            if code_col in raw_of and "nama_wilayah" in spec.column_names:
+                values["nama_wilayah"] = (f"coalesce({typed_of['nama_wilayah']}, "
+                                          f"{raw_of[code_col]})")
         con.execute(create_dataset_table_sql(batch_table, spec, replace=True))
-        cols = ", ".join(name_fill.get(c, c) for c in spec.column_names)
+        cols = ", ".join(values[c] for c in spec.column_names)
+        # The source table is in file order (reading and filtering keep insertion order),
+        # so the batch is too, without sorting.
         con.execute(
             f"insert into {batch_table} select {cols}, "
-            "?, ?, ?, ?, _row_number, ? from _typed order by _row_number",
+            f"?, ?, ?, ?, _row_number, ? from {src_table} where {where}",
             [received.batch_id, feed.id, feed.regency, received.sha256, received.received_at],
         )
-        con.execute("drop table if exists _typed")
+        try:
+            rows = _raise_on_bad_values(con, feed, spec, name, mapping, src_table, where,
+                                        raw_of, typed_of, batch_table)
+        except SubmissionError:
+            con.execute(f"drop table if exists {batch_table}")
+            raise
         return batch_table, rows
     finally:
         con.execute(f"drop table if exists {src_table}")
 
 
 def _raise_on_bad_values(
-    con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec, name: str, mapping: dict
-) -> None:
+    con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec, name: str, mapping: dict,
+    src_table: str, where: str, raw_of: dict[str, str], typed_of: dict[str, str],
+    batch_table: str,
+) -> int:
+    """Every check of a loaded batch in two aggregate queries, one over the delivered text
+    and one over the typed batch (one pass each, whatever the number of columns): values
+    that could not be typed, empty required values, spreadsheet formulas in text, region
+    codes outside the feed's regency. Only a check that found something reads its first
+    rows (by row number) as examples. Raises SubmissionError naming them; returns the
+    number of data rows.
+
+    A value that could not be typed is counted without typing anything again: every typed
+    value is computed from the trimmed, non-empty text, so a column has as many bad values
+    as non-blank texts minus typed values."""
+    regency = _sql_literal(feed.regency)
+    regency_prefix = _sql_literal(feed.regency + ".")
+    on_src: dict[str, str] = {"rows": "true"}   # name -> condition counted over the text
+    on_batch: dict[str, str] = {}              # name -> expression counted over the batch
+    for i, c in enumerate(spec.columns):
+        if c.name not in mapping:
+            continue
+        raw = raw_of[c.name]
+        if c.type != "text":   # a text value is never "bad": typed, it is the trimmed text
+            on_src[f"filled_{i}"] = f"trim({raw}) <> ''"
+            on_batch[f"typed_{i}"] = c.name
+        if c.required:
+            on_src[f"empty_{i}"] = f"{raw} is null or trim({raw}) = ''"
+        if c.type == "text":
+            on_src[f"formula_{i}"] = f"regexp_matches({raw}, {_sql_literal(FORMULA_PATTERN)})"
+        if c.type == "region_code":
+            on_batch[f"foreign_{i}"] = (
+                f"case when {c.name} <> {regency} and not starts_with({c.name}, "
+                f"{regency_prefix}) and starts_with({c.name}, '36.') then 1 end")
+    cur = con.execute("select " + ", ".join(f"count(*) filter (where {cond})"
+                                             for cond in on_src.values())
+                      + f" from {src_table} where {where}")
+    counts = dict(zip(on_src, cur.fetchone(), strict=True))
+    if counts["rows"] == 0:
+        raise SubmissionError(f"{name}: the file has a header but no data rows")
+    if on_batch:
+        cur = con.execute("select " + ", ".join(f"count({e})" for e in on_batch.values())
+                          + f" from {batch_table}")
+        counts.update(zip(on_batch, cur.fetchone(), strict=True))
+
+    found: dict[str, list] = {}
+    for i, c in enumerate(spec.columns):
+        if c.name not in mapping:
+            continue
+        raw, typed = raw_of[c.name], typed_of[c.name]
+        queries = []
+        if c.type != "text" and counts[f"filled_{i}"] > counts[f"typed_{i}"]:
+            queries.append((f"bad_{i}", raw, f"trim({raw}) <> '' and ({typed}) is null",
+                            MAX_EXAMPLES + 1))
+        if counts.get(f"empty_{i}"):
+            queries.append((f"empty_{i}", "''", on_src[f"empty_{i}"], MAX_EXAMPLES))
+        if counts.get(f"formula_{i}"):
+            queries.append((f"formula_{i}", raw, on_src[f"formula_{i}"], MAX_EXAMPLES))
+        for key, value, cond, limit in queries:
+            found[key] = con.execute(
+                f"select _row_number, {value} from {src_table} where ({where}) and ({cond}) "
+                f"order by _row_number limit {limit}").fetchall()
+        if counts.get(f"foreign_{i}"):
+            found[f"foreign_{i}"] = con.execute(
+                f"select _row_number, {c.name} from {batch_table} "
+                f"where {on_batch[f'foreign_{i}']} = 1 "
+                f"order by _row_number limit {MAX_EXAMPLES}").fetchall()
+    if not found:
+        return counts["rows"]
+
     problems: list[str] = []
-    for c in spec.columns:
+    for i, c in enumerate(spec.columns):
         if c.name not in mapping:
             continue
         src = mapping[c.name]
-        bad = con.execute(
-            f"select _row_number, {c.name}__raw from _typed "
-            f"where {c.name}__raw is not null and trim({c.name}__raw) <> '' "
-            f"and {c.name} is null order by _row_number limit {MAX_EXAMPLES + 1}"
-        ).fetchall()
-        if c.required:
-            bad += con.execute(
-                f"select _row_number, '' from _typed where {c.name}__raw is null "
-                f"or trim({c.name}__raw) = '' order by _row_number limit {MAX_EXAMPLES}"
-            ).fetchall()
+        bad = found.get(f"bad_{i}", []) + found.get(f"empty_{i}", [])
         if not bad:
             continue
         if c.type == "region_code":
@@ -320,36 +411,24 @@ def _raise_on_bad_values(
             f"row {r}: {v!r}" if v != "" else f"row {r}: empty" for r, v in bad[:MAX_EXAMPLES]
         )
         problems.append(f"column '{src}' (→ {c.name}) must be {hint}; {examples}")
-    for c in spec.columns:
-        if c.type != "text" or c.name not in mapping:
-            continue
+    for i, c in enumerate(spec.columns):
         # A cell that is a spreadsheet formula is an injection attempt or a broken export.
-        formulas = con.execute(
-            f"select _row_number, {c.name}__raw from _typed "
-            f"where regexp_matches({c.name}__raw, {_sql_literal(FORMULA_PATTERN)}) "
-            f"order by _row_number limit {MAX_EXAMPLES}"
-        ).fetchall()
+        formulas = found.get(f"formula_{i}")
         if formulas:
             examples = ", ".join(f"row {r}: {v[:40]!r}" for r, v in formulas)
             problems.append(
                 f"column '{mapping[c.name]}' holds spreadsheet formulas, not values "
                 f"({examples}); export the values only"
             )
-    for code_col in [c.name for c in spec.columns if c.type == "region_code"]:
-        if code_col not in mapping:
-            continue
+    for i, c in enumerate(spec.columns):
         # A regency's file may only speak of that regency and the regions inside it.
-        foreign = con.execute(
-            f"select _row_number, {code_col} from _typed where {code_col} is not null "
-            f"and {code_col} <> ? and not starts_with({code_col}, ? || '.') "
-            f"and starts_with({code_col}, '36.') order by _row_number limit {MAX_EXAMPLES}",
-            [feed.regency, feed.regency],
-        ).fetchall()
+        foreign = found.get(f"foreign_{i}")
         if foreign:
             examples = ", ".join(f"row {r}: {v}" for r, v in foreign)
             problems.append(
-                f"column '{mapping[code_col]}' names region(s) outside this feed's regency "
+                f"column '{mapping[c.name]}' names region(s) outside this feed's regency "
                 f"{feed.regency}: {examples}"
             )
     if problems:
         raise SubmissionError(f"{name}: " + "; ".join(problems))
+    return counts["rows"]

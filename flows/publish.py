@@ -41,7 +41,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows import pii
+from flows import pii, timing
 from flows.settings import Settings
 from flows.warehouse import connect
 
@@ -672,6 +672,12 @@ def publish_mart(settings: Settings, mart: MartSpec, *, now: dt.datetime | None 
     Raises PublishError (naming the dataset and what to fix) when the mart cannot be
     published: undocumented columns, personal data in a public column, or any failure
     while writing; the previous release then stays `latest`."""
+    with timing.timed("publish.marts"):
+        return _publish_mart(settings, mart, now=now)
+
+
+def _publish_mart(settings: Settings, mart: MartSpec, *, now: dt.datetime | None
+                  ) -> PublishOutcome:
     now = now or _now()
     slug = mart.slug
     folder = dataset_dir(settings.site_dir, slug)
@@ -822,6 +828,12 @@ def write_catalog(settings: Settings, marts: list[MartSpec], *, now: dt.datetime
     """Rebuild the catalogue-wide files from the releases on disk, each replaced in one
     step: the bulk zip of all latest releases, `data.json` (DCAT-US 1.1) and last
     `catalog.json` (the app's index). Returns the catalog."""
+    with timing.timed("publish.catalog"):
+        return _write_catalog(settings, marts, now=now)
+
+
+def _write_catalog(settings: Settings, marts: list[MartSpec], *, now: dt.datetime | None
+                   ) -> dict:
     now = now or _now()
     site = settings.site_dir
     site.mkdir(parents=True, exist_ok=True)

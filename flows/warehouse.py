@@ -7,6 +7,7 @@ this process, dbt in a subprocess); the catalogue never opens this file at all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,11 +66,24 @@ create or replace macro sd_name_key(x) as (
 """
 
 
+MEMORY_LIMIT_ENV = "SATUDATA_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for the pipeline's connections (and dbt's, see
+    dbt/profiles.yml): `$SATUDATA_DUCKDB_MEMORY_LIMIT`, default 1GB. DuckDB's own default
+    is 80 % of the machine's memory; with a limit, big sorts and joins spill to disk
+    instead, so a run's memory stays bounded whatever the data's size."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
 @contextmanager
 def connect(database: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection that is always closed, so the file's lock is released."""
     con = duckdb.connect(str(database), read_only=read_only)
     try:
+        con.execute(f"set memory_limit = '{memory_limit()}'")
         yield con
     finally:
         con.close()
@@ -87,6 +101,9 @@ def create_dataset_table_sql(table: str, spec: DatasetSpec, *, replace: bool = F
 
 def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: Path) -> None:
     """Create schemas, bookkeeping tables and raw tables; reload the reference data."""
+    from flows import timing
+
+    timing.mark("warehouse.initialise")  # the flow's first step: Prefect has started
     database.parent.mkdir(parents=True, exist_ok=True)
     with connect(database) as con:
         for schema in ("raw", "landing", "meta", "reference"):

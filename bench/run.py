@@ -1,0 +1,512 @@
+"""The benchmark: `python -m bench.run --sizes 1000000,10000000` (`make bench`).
+
+For each size it writes synthetic complaint submissions of all 8 regencies (their real
+shapes, as CSV) under a scratch folder, with a feed registry that also carries the real
+population and indicator feeds, and measures side by side, each step in its own
+subprocess (wall time, peak memory of the whole process tree):
+
+- baselines: DuckDB's own `read_csv` of the same files into tables (the practical
+  limit), and pandas `read_csv` + insert into DuckDB (what a user would otherwise write);
+- the pipeline's stages called directly (no Prefect): receive (hash + snapshot), load,
+  validation (Great Expectations), accept, dbt, publication;
+- the real flow (`satudata run`, embedded Prefect server) on a fresh home; the Prefect
+  server's own start/stop (an empty flow); a no-op re-run (nothing new); an incremental
+  run (one regency sends one new month);
+- the catalogue: Streamlit AppTest rendering the complaints dataset page (cold, warm).
+
+Results: bench/results/<timestamp>.json and latest.json, and the table in
+bench/README.md (between the BENCH-RESULTS markers). Scratch data is deleted afterwards
+unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench import data, measure
+from flows.settings import PROJECT_ROOT
+
+BENCH_DIR = PROJECT_ROOT / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+README = BENCH_DIR / "README.md"
+DEFAULT_SCRATCH = Path("/tmp/satudata-bench")
+LARGE = 5_000_000            # from this size on, the whole-run measures use --reps-large
+CATALOGUE_SLUG = "aduan-masyarakat-bulanan"
+MARK_BEGIN = "<!-- BENCH-RESULTS:BEGIN -->"
+MARK_END = "<!-- BENCH-RESULTS:END -->"
+
+TARGETS = {
+    "ingest_vs_duckdb": "≤ 1.5",
+    "ingest_vs_pandas": "< 1",
+    "validation_vs_ingest": "≤ 0.5",
+    "full_run_s": "≤ 120 s",
+    "peak_rss_mb": "≤ 2048 MB",
+    "noop_run_s": "≤ 30 s",
+    "incremental_vs_full": "≤ 0.2",
+    "catalogue_page_s": "≤ 2 s",
+}
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def median(values: list[float]) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _r(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def loadavg() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+# --- the machine ---------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    versions = {"python": platform.python_version()}
+    for name in ("duckdb", "prefect", "great_expectations", "dbt-core", "dbt-duckdb",
+                 "streamlit", "pandas", "pyarrow", "sqlalchemy"):
+        try:
+            from importlib.metadata import version
+
+            versions[name] = version(name)
+        except Exception:  # noqa: BLE001 - a missing package is just not reported
+            versions[name] = None
+    return {"nproc": os.cpu_count(), "mem_gb": round(mem_kb / 1024**2, 1), "cpu": cpu,
+            "kernel": platform.release(), "versions": versions}
+
+
+# --- one size ------------------------------------------------------------------------------
+
+
+IN_PROCESS = False   # the smoke test runs every step in its own process (see bench_size)
+
+
+def _step(label: str, argv: list[str], **kwargs) -> measure.Measured:
+    before = loadavg()
+    if IN_PROCESS:
+        from bench import child
+
+        kind, *args = argv[2:]   # ["-m", "bench.child", kind, *args]
+        m = measure.in_process(child.STEPS[kind], args)
+    else:
+        m = measure.python(argv, **kwargs)
+    log(f"  {label}: {m.wall_s:.1f} s, peak {m.peak_rss_mb:.0f} MB (load {before})"
+        + ("" if m.returncode == 0 else f"  FAILED rc={m.returncode}"))
+    if m.returncode != 0:
+        log("  output (tail):\n" + m.output[-4000:])
+        raise RuntimeError(f"{label} failed (exit {m.returncode})")
+    return m
+
+
+def _warm(work: data.Workload) -> None:
+    """Flush the generator's writes and read every file once, so every measured step
+    starts with the files in the page cache (none pays for the others' disk reads)."""
+    os.sync()
+    for p in work.files:
+        with open(p, "rb") as f:
+            while f.read(1 << 24):
+                pass
+
+
+def _flow_stage_times(result: dict) -> dict:
+    """Stage times inside a real `satudata run` (flows.timing and the run summary)."""
+    totals = result.get("timings") or {}
+    marks = result.get("marks") or {}
+    summary = result.get("summary") or {}
+
+    def sec(name: str) -> float:
+        return (totals.get(name) or {}).get("seconds", 0.0)
+
+    flow_start = marks.get("warehouse.initialise")
+    out = {
+        "load_s": sec("ingest.load"),
+        "validate_s": sec("validate"),
+        "snapshot_s": sec("ingest.snapshot"),
+        "hash_s": sec("ingest.hash"),
+        "publish_s": sec("publish.marts") + sec("publish.catalog"),
+        "dbt_build_s": ((summary.get("dbt") or {}).get("elapsed_s")),
+        "status": summary.get("status"),
+        "rows": sum(f.get("rows", 0) for f in summary.get("feeds", [])),
+        "accepted": sum(f.get("accepted", 0) for f in summary.get("feeds", [])),
+        "quarantined": sum(f.get("quarantined", 0) for f in summary.get("feeds", [])),
+    }
+    if flow_start:
+        # process start -> the flow's first step: imports + Prefect server start + flow run
+        out["startup_s"] = flow_start - result["started"]
+        out["in_flow_s"] = result["finished"] - flow_start
+    return out
+
+
+def bench_size(size: int, *, reps: int, reps_large: int, scratch: Path, keep: bool,
+               smoke: bool = False) -> dict:
+    """Every measure at one size. `smoke` (tests/test_bench.py): one month of aduan only,
+    every step in this process."""
+    log(f"size {size:,}: writing the workload")
+    t = time.perf_counter()
+    work = data.prepare(scratch, size, months=range(1, 2) if smoke else None,
+                        only_aduan=smoke)
+    workload = data.describe(work)
+    _warm(work)
+    log(f"  {len(work.files)} aduan files, {work.bytes / 1e6:,.0f} MB, "
+        f"{time.perf_counter() - t:.0f} s")
+    big = size >= LARGE
+    whole_reps = reps_large if big else reps
+    res: dict = {"size": size, "files": len(work.files), "bytes": work.bytes,
+                 "per_regency": work.per_regency,
+                 "reps": {"baselines": reps, "stages": whole_reps, "flow": whole_reps,
+                          "noop": reps, "incremental": reps, "catalogue": reps},
+                 "runs": {}}
+    runs = res["runs"]
+    wl = str(workload)
+
+    # 1. Baselines.
+    for kind in ("duckdb", "pandas"):
+        runs[kind] = []
+        for i in range(reps):
+            db = work.root / f"baseline-{kind}.duckdb"
+            m = _step(f"baseline {kind} #{i + 1}", ["-m", "bench.child", kind, wl, str(db)])
+            runs[kind].append({"wall_s": m.wall_s, "seconds": m.result["seconds"],
+                               "rows": m.result["rows"], "peak_rss_mb": m.peak_rss_mb})
+            for p in (db, db.with_name(db.name + ".wal")):
+                p.unlink(missing_ok=True)
+
+    # 2. The stages, called directly.
+    runs["stages"] = []
+    for i in range(whole_reps):
+        home = work.home(f"stages-{i}")
+        m = _step(f"stages #{i + 1}", ["-m", "bench.child", "stages", wl, str(home)])
+        runs["stages"].append(_stages_summary(m))
+        shutil.rmtree(home, ignore_errors=True)
+
+    # 3. The real flow: full runs on fresh homes; on the last, no-op and incremental runs.
+    runs["flow"], runs["noop"], runs["incremental"] = [], [], []
+    home = None
+    for i in range(whole_reps):
+        if home is not None:
+            shutil.rmtree(home, ignore_errors=True)
+        home = work.home(f"flow-{i}")
+        m = _step(f"flow (full) #{i + 1}", ["-m", "bench.child", "flow", wl, str(home)])
+        runs["flow"].append(_flow_summary(m))
+    for i in range(reps):
+        m = _step(f"flow (no-op) #{i + 1}", ["-m", "bench.child", "flow", wl, str(home)])
+        runs["noop"].append(_flow_summary(m))
+    for i in range(reps):
+        new = data.add_month(work, i + 1)
+        m = _step(f"flow (incremental: {new.name} of {data.INCREMENT_REGENCY}) #{i + 1}",
+                  ["-m", "bench.child", "flow", wl, str(home)])
+        runs["incremental"].append(_flow_summary(m) | {"file": new.name})
+    data.remove_added_months(work)
+
+    # 4. Prefect's own start and stop (an empty flow in a fresh process).
+    runs["prefect"] = []
+    for i in range(reps):
+        m = _step(f"prefect empty flow #{i + 1}", ["-m", "bench.child", "prefect"])
+        runs["prefect"].append({"wall_s": m.wall_s, **m.result})
+
+    # 5. The catalogue on the site the flow published.
+    runs["catalogue"] = []
+    for i in range(reps):
+        m = _step(f"catalogue #{i + 1}", ["-m", "bench.child", "catalogue",
+                                          str(home / "site"), CATALOGUE_SLUG, "3"])
+        runs["catalogue"].append(m.result | {"peak_rss_mb": m.peak_rss_mb})
+        if m.result.get("exceptions"):
+            log(f"  catalogue exceptions: {m.result['exceptions']}")
+
+    res["medians"] = _medians(res)
+    if not keep:
+        shutil.rmtree(work.root, ignore_errors=True)
+    return res
+
+
+def _stages_summary(m: measure.Measured) -> dict:
+    r = m.result
+    aduan = [f for f in r["feeds"].values() if f["dataset"] == "aduan"]
+    every = list(r["feeds"].values())
+
+    def total(feeds: list[dict], key: str) -> float:
+        return sum(f[key] for f in feeds)
+
+    def ingest(feeds: list[dict]) -> float:
+        # receive (hash + snapshot) + load + accept and bookkeeping: all but validation
+        return total(feeds, "receive_s") + total(feeds, "process_s") - total(feeds, "validate_s")
+
+    return {
+        "wall_s": m.wall_s, "peak_rss_mb": m.peak_rss_mb,
+        "aduan": {"ingest_s": ingest(aduan), "receive_s": total(aduan, "receive_s"),
+                  "load_s": total(aduan, "load_s"), "validate_s": total(aduan, "validate_s"),
+                  "accept_s": (total(aduan, "process_s") - total(aduan, "load_s")
+                               - total(aduan, "validate_s")),
+                  "rows": total(aduan, "rows"), "files": total(aduan, "files"),
+                  "quarantined": total(aduan, "quarantined")},
+        "all_feeds": {"ingest_s": ingest(every), "validate_s": total(every, "validate_s"),
+                      "files": total(every, "files")},
+        "dbt_s": r["dbt_s"], "dbt_build_s": r["dbt_build_s"], "dbt_nodes": r["dbt_nodes"],
+        "publish_s": r["publish_s"], "published": r["published"],
+        "total_s": r["total_s"],
+    }
+
+
+def _flow_summary(m: measure.Measured) -> dict:
+    return {"wall_s": m.wall_s, "peak_rss_mb": m.peak_rss_mb,
+            "max_process_rss_mb": m.max_process_rss_mb, **_flow_stage_times(m.result)}
+
+
+def _medians(res: dict) -> dict:
+    runs = res["runs"]
+
+    def med(rows: list[dict], *path: str) -> float | None:
+        values = []
+        for row in rows:
+            v = row
+            for p in path:
+                v = v.get(p) if isinstance(v, dict) else None
+            values.append(v)
+        return median(values)
+
+    st = runs["stages"]
+    out = {
+        "duckdb_s": med(runs["duckdb"], "seconds"),
+        "duckdb_peak_mb": med(runs["duckdb"], "peak_rss_mb"),
+        "pandas_s": med(runs["pandas"], "seconds"),
+        "pandas_peak_mb": med(runs["pandas"], "peak_rss_mb"),
+        "ingest_s": med(st, "aduan", "ingest_s"),
+        "receive_s": med(st, "aduan", "receive_s"),
+        "load_s": med(st, "aduan", "load_s"),
+        "accept_s": med(st, "aduan", "accept_s"),
+        "validation_s": med(st, "aduan", "validate_s"),
+        "ingest_all_feeds_s": med(st, "all_feeds", "ingest_s"),
+        "validation_all_feeds_s": med(st, "all_feeds", "validate_s"),
+        "dbt_s": med(st, "dbt_s"),
+        "dbt_build_s": med(st, "dbt_build_s"),
+        "publish_s": med(st, "publish_s"),
+        "stages_total_s": med(st, "total_s"),
+        "stages_peak_mb": med(st, "peak_rss_mb"),
+        "full_run_s": med(runs["flow"], "wall_s"),
+        "full_run_startup_s": med(runs["flow"], "startup_s"),
+        "full_run_load_s": med(runs["flow"], "load_s"),
+        "full_run_validate_s": med(runs["flow"], "validate_s"),
+        "full_run_dbt_build_s": med(runs["flow"], "dbt_build_s"),
+        "peak_rss_mb": med(runs["flow"], "peak_rss_mb"),
+        "max_process_rss_mb": med(runs["flow"], "max_process_rss_mb"),
+        "noop_run_s": med(runs["noop"], "wall_s"),
+        "noop_peak_mb": med(runs["noop"], "peak_rss_mb"),
+        "incremental_run_s": med(runs["incremental"], "wall_s"),
+        "incremental_peak_mb": med(runs["incremental"], "peak_rss_mb"),
+        "prefect_empty_flow_s": med(runs["prefect"], "wall_s"),
+        "catalogue_cold_s": med(runs["catalogue"], "cold_s"),
+        "catalogue_warm_s": median([t for c in runs["catalogue"] for t in c["warm_s"]]),
+    }
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    out["ingest_vs_duckdb"] = ratio(out["ingest_s"], out["duckdb_s"])
+    out["ingest_vs_pandas"] = ratio(out["ingest_s"], out["pandas_s"])
+    out["validation_vs_ingest"] = ratio(out["validation_s"], out["ingest_s"])
+    out["incremental_vs_full"] = ratio(out["incremental_run_s"], out["full_run_s"])
+    return {k: _r(v, 3) for k, v in out.items()}
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+ROWS = [  # (label, key, unit)
+    ("DuckDB `read_csv` baseline", "duckdb_s", "s"),
+    ("pandas `read_csv` + insert baseline", "pandas_s", "s"),
+    ("**ingest** (receive + load + accept), aduan", "ingest_s", "s"),
+    ("  receive: hash + snapshot", "receive_s", "s"),
+    ("  load (read, type, check)", "load_s", "s"),
+    ("  accept (into raw) + bookkeeping", "accept_s", "s"),
+    ("**validation** (Great Expectations), aduan", "validation_s", "s"),
+    ("ingest, all feeds (incl. 36 small files)", "ingest_all_feeds_s", "s"),
+    ("validation, all feeds", "validation_all_feeds_s", "s"),
+    ("**dbt** (parse + build + docs)", "dbt_s", "s"),
+    ("  dbt build", "dbt_build_s", "s"),
+    ("**publish**", "publish_s", "s"),
+    ("stages total (no Prefect)", "stages_total_s", "s"),
+    ("**whole run** (`satudata run`, fresh home)", "full_run_s", "s"),
+    ("  of which start-up (imports + Prefect server) before the first step",
+     "full_run_startup_s", "s"),
+    ("  Prefect alone: empty flow in a fresh process", "prefect_empty_flow_s", "s"),
+    ("**peak RSS, whole run** (process tree)", "peak_rss_mb", "MB"),
+    ("  largest single process", "max_process_rss_mb", "MB"),
+    ("  DuckDB baseline peak", "duckdb_peak_mb", "MB"),
+    ("  pandas baseline peak", "pandas_peak_mb", "MB"),
+    ("**no-op re-run**", "noop_run_s", "s"),
+    ("**incremental run** (36.73 sends one new month)", "incremental_run_s", "s"),
+    ("**catalogue page** `aduan-masyarakat-bulanan`, cold", "catalogue_cold_s", "s"),
+    ("  warm (median of 3 per process)", "catalogue_warm_s", "s"),
+]
+RATIOS = [
+    ("ingest / DuckDB baseline", "ingest_vs_duckdb", "≤ 1.5"),
+    ("ingest / pandas baseline", "ingest_vs_pandas", "< 1"),
+    ("validation / ingest", "validation_vs_ingest", "≤ 0.5"),
+    ("incremental / full run", "incremental_vs_full", "≤ 0.2"),
+]
+SCALED = ["duckdb_s", "pandas_s", "ingest_s", "load_s", "accept_s", "validation_s", "dbt_s",
+          "dbt_build_s", "publish_s", "full_run_s", "noop_run_s", "incremental_run_s",
+          "peak_rss_mb"]
+
+
+def _fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    if unit == "MB":
+        return f"{value:,.0f}"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def markdown(result: dict) -> str:
+    sizes = result["sizes"]
+    keys = list(sizes)
+    mach = result["machine"]
+    v = mach["versions"]
+    lines = [
+        f"Run {result['started']} ({result['duration_min']:.0f} min), `{result['command']}`. "
+        f"Machine: {mach['nproc']} cores ({mach['cpu']}), {mach['mem_gb']} GB RAM, "
+        f"Linux {mach['kernel']}; Python {v['python']}, DuckDB {v['duckdb']}, "
+        f"Prefect {v['prefect']}, Great Expectations {v['great_expectations']}, "
+        f"dbt-core {v['dbt-core']} + dbt-duckdb {v['dbt-duckdb']}, Streamlit {v['streamlit']}, "
+        f"pandas {v['pandas']}. Load average (1 min) at the start of each step: "
+        f"{result['loadavg']['min']}–{result['loadavg']['max']}.",
+        "",
+        "Medians; repetitions per size: "
+        + "; ".join(f"{int(k):,} rows: " + ", ".join(f"{n}×{what}" for what, n in
+                                                     sizes[k]["reps"].items())
+                    for k in keys) + ".",
+        "",
+        "| measure | " + " | ".join(f"{int(k):,} rows" for k in keys) + " |",
+        "|---|" + "---:|" * len(keys),
+    ]
+    lines.append("| aduan files (CSV) / MB | " + " | ".join(
+        f"{sizes[k]['files']} / {sizes[k]['bytes'] / 1e6:,.0f}" for k in keys) + " |")
+    for label, key, unit in ROWS:
+        lines.append(f"| {label} ({unit}) | " + " | ".join(
+            _fmt(sizes[k]["medians"].get(key), unit) for k in keys) + " |")
+    lines += ["", "| ratio (same run, medians) | target | " + " | ".join(
+        f"{int(k):,} rows" for k in keys) + " |", "|---|---|" + "---:|" * len(keys)]
+    for label, key, target in RATIOS:
+        lines.append(f"| {label} | {target} | " + " | ".join(
+            _fmt(sizes[k]["medians"].get(key)) for k in keys) + " |")
+    if len(keys) >= 2:
+        lo, hi = keys[0], keys[-1]
+        factor = int(hi) / int(lo)
+        lines += ["", f"Growth from {int(lo):,} to {int(hi):,} rows (×{factor:g} the rows; "
+                      "1.0 = linear, below 1 = better than linear because fixed costs "
+                      "amortise):", "",
+                  "| measure | time ratio | ratio / row ratio |", "|---|---:|---:|"]
+        for key in SCALED:
+            a, b = sizes[lo]["medians"].get(key), sizes[hi]["medians"].get(key)
+            if a and b:
+                lines.append(f"| {key} | {b / a:.1f}× | {b / a / factor:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(table: str, path: Path = README) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    block = f"{MARK_BEGIN}\n{table}{MARK_END}"
+    if MARK_BEGIN in text and MARK_END in text:
+        head, rest = text.split(MARK_BEGIN, 1)
+        tail = rest.split(MARK_END, 1)[1]
+        text = head + block + tail
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def run(sizes: list[int], *, reps: int, reps_large: int, scratch: Path, out: Path,
+        keep: bool, readme: Path | None, smoke: bool = False) -> dict:
+    """Measure every size; write the JSON results (and the table into `readme`)."""
+    global IN_PROCESS
+    IN_PROCESS = smoke
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    scratch.mkdir(parents=True, exist_ok=True)
+    result = {"started": started.isoformat(timespec="seconds"), "smoke": smoke,
+              "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+              "machine": machine(), "targets": TARGETS, "sizes": {}}
+    loads = [loadavg()]
+    for size in sizes:
+        result["sizes"][str(size)] = bench_size(size, reps=reps, reps_large=reps_large,
+                                                scratch=scratch, keep=keep, smoke=smoke)
+        loads.append(loadavg())
+    result["duration_min"] = round((time.perf_counter() - t0) / 60, 1)
+    result["loadavg"] = {"min": min(loads), "max": max(loads)}
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(result, indent=1, default=str)
+    (out / f"{stamp}.json").write_text(text, encoding="utf-8")
+    (out / "latest.json").write_text(text, encoding="utf-8")
+    table = markdown(result)
+    (out / "latest.md").write_text(table, encoding="utf-8")
+    if readme is not None:
+        update_readme(table, readme)
+    if not keep and scratch == DEFAULT_SCRATCH and not any(scratch.iterdir()):
+        scratch.rmdir()
+    log(f"done in {result['duration_min']} min: {out / (stamp + '.json')}")
+    print(table)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000000,10000000",
+                        help="total complaint rows per workload, comma-separated")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of each measure")
+    parser.add_argument("--reps-large", type=int, default=2,
+                        help=f"repetitions of the stages and the full run from "
+                             f"{LARGE:,} rows on (they take minutes each)")
+    parser.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--readme", type=Path, default=README,
+                        help="README whose results block is replaced ('-' for none)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch data")
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    readme = None if str(args.readme) == "-" else args.readme
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The flow runs with its own embedded server: a configured one would be measured too.
+    for var in ("PREFECT_API_URL", "SATUDATA_HOME", "SATUDATA_FEEDS"):
+        os.environ.pop(var, None)
+    run(sizes, reps=args.reps, reps_large=args.reps_large, scratch=args.scratch,
+        out=args.out, keep=args.keep, readme=readme)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
