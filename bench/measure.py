@@ -1,12 +1,12 @@
 """Run one measured step in a subprocess: wall time, and the peak memory of its whole
 process tree (the sum of the resident sets of the process and all its descendants,
-polled from /proc; psutil is not a dependency), plus the largest single process."""
+polled from /proc every 50 ms; psutil is not a dependency), plus the largest single
+process of the tree."""
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,7 +25,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 class Measured:
     wall_s: float
     peak_rss_mb: float          # process tree, summed, polled
-    max_process_rss_mb: float   # the largest single process (ru_maxrss of the children)
+    max_process_rss_mb: float   # the largest single process of the tree (polled)
     returncode: int
     result: dict = field(default_factory=dict)   # what the child wrote (JSON)
     output: str = ""                             # its stdout + stderr (tail)
@@ -55,25 +55,28 @@ def _rss(pid: int) -> int:
         return 0
 
 
-def tree_rss(root: int) -> int:
-    """Bytes resident in `root` and all its descendants right now."""
+def tree_rss(root: int) -> tuple[int, int]:
+    """Bytes resident in `root` and all its descendants right now: (sum, largest)."""
     tree = _children()
-    total, stack = 0, [root]
+    total, largest, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
-        total += _rss(pid)
+        rss = _rss(pid)
+        total += rss
+        largest = max(largest, rss)
         stack.extend(tree.get(pid, ()))
-    return total
+    return total, largest
 
 
 class _Poller(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak, self._halt = pid, 0, threading.Event()
+        self.pid, self.peak, self.largest, self._halt = pid, 0, 0, threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
+            total, largest = tree_rss(self.pid)
+            self.peak, self.largest = max(self.peak, total), max(self.largest, largest)
             self._halt.wait(POLL_S)
 
     def stop(self) -> None:
@@ -93,7 +96,6 @@ def run(argv: list[str], *, env: dict | None = None, cwd: Path | None = None,
     result_file.unlink(missing_ok=True)
     full_env["BENCH_RESULT"] = str(result_file)
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after the child ends
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=full_env, cwd=cwd or PROJECT_ROOT, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
@@ -106,7 +108,6 @@ def run(argv: list[str], *, env: dict | None = None, cwd: Path | None = None,
         returncode = proc.wait()
     wall = time.perf_counter() - started
     poller.stop()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss   # KiB, max over children
     log.seek(0)
     output = log.read().decode("utf-8", "replace")
     log.close()
@@ -118,7 +119,7 @@ def run(argv: list[str], *, env: dict | None = None, cwd: Path | None = None,
     return Measured(
         wall_s=wall,
         peak_rss_mb=poller.peak / 1024**2,
-        max_process_rss_mb=(after / 1024 if after > before else 0.0),
+        max_process_rss_mb=poller.largest / 1024**2,
         returncode=returncode,
         result=result,
         output=output[-20000:],
@@ -143,5 +144,6 @@ def in_process(fn, *args) -> Measured:
         returncode, output = 1, f"{type(e).__name__}: {e}"
     wall = time.perf_counter() - started
     poller.stop()
-    return Measured(wall_s=wall, peak_rss_mb=poller.peak / 1024**2, max_process_rss_mb=0.0,
+    return Measured(wall_s=wall, peak_rss_mb=poller.peak / 1024**2,
+                    max_process_rss_mb=poller.largest / 1024**2,
                     returncode=returncode, result=result, output=output)

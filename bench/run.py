@@ -398,8 +398,9 @@ def markdown(result: dict) -> str:
         f"Linux {mach['kernel']}; Python {v['python']}, DuckDB {v['duckdb']}, "
         f"Prefect {v['prefect']}, Great Expectations {v['great_expectations']}, "
         f"dbt-core {v['dbt-core']} + dbt-duckdb {v['dbt-duckdb']}, Streamlit {v['streamlit']}, "
-        f"pandas {v['pandas']}. Load average (1 min) at the start of each step: "
-        f"{result['loadavg']['min']}–{result['loadavg']['max']}.",
+        f"pandas {v['pandas']}. Load average (1 min) when each size started and ended: "
+        f"{result['loadavg']['min']}–{result['loadavg']['max']} (each step's is in the "
+        "run's log; on a shared machine, steps measured while other work ran are slower).",
         "",
         "Medians; repetitions per size: "
         + "; ".join(f"{int(k):,} rows: " + ", ".join(f"{n}×{what}" for what, n in
