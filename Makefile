@@ -41,7 +41,6 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 # Operations: a real Prefect server and a process worker (see README, Operations).
 prefect-server: setup
