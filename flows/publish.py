@@ -207,9 +207,13 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _write_json_atomic(path: Path, doc: dict) -> None:
+def write_json_atomic(path: Path, doc, *, default=None) -> None:
+    """Write JSON aside, sync it, and rename it into place: readers see old or new.
+    `default` serialises other values (e.g. `str` for timestamps)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=default) + "\n",
+                   encoding="utf-8")
     _fsync(tmp)
     os.replace(tmp, path)
 
@@ -791,7 +795,7 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
     digests = {p.name: content_sha if p == csv_path else sha256_file(p) for p in paths.values()}
     files = {fmt: _file_entry(slug, version, fmt, paths[fmt], digests[paths[fmt].name])
              for fmt in FORMATS}
-    _write_json_atomic(staging / "datapackage.json",
+    write_json_atomic(staging / "datapackage.json",
                        _datapackage(mart, types, files, version, now, temporal, key))
     release = {
         "slug": slug,
@@ -806,7 +810,7 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
         "checks": {"personal_data": "none found (NIK, mobile numbers, e-mail addresses)",
                    "formula_cells": "neutralised in csv and xlsx"},
     }
-    _write_json_atomic(staging / "release.json", release)
+    write_json_atomic(staging / "release.json", release)
     sums = [f"{digests.get(p.name) or sha256_file(p)}  {p.name}"
             for p in sorted(staging.iterdir())]
     (staging / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
@@ -842,7 +846,7 @@ def _write_catalog(settings: Settings, marts: list[MartSpec], *, now: dt.datetim
         bulk = write_bulk_zip(settings, marts)
         write_data_json(settings, marts)
         catalog = _catalog(site, marts, now, bulk)
-        _write_json_atomic(site / CATALOG_JSON, catalog)
+        write_json_atomic(site / CATALOG_JSON, catalog)
     return catalog
 
 
@@ -1046,5 +1050,5 @@ def _dcat_dataset(mart: MartSpec, latest: dict, first: dict, base: str) -> dict:
 def write_data_json(settings: Settings, marts: list[MartSpec]) -> dict:
     """Write `site/data.json` (replaced in one step); returns it."""
     doc = build_data_json(settings.site_dir, marts)
-    _write_json_atomic(settings.site_dir / DATA_JSON, doc)
+    write_json_atomic(settings.site_dir / DATA_JSON, doc)
     return doc

@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 from flows import pii
+from flows.publish import write_json_atomic
 from flows.registry import Registry
 from flows.settings import Settings
 from flows.warehouse import connect
@@ -50,11 +51,7 @@ def redact(text: str | None) -> str | None:
 
 
 def _write_json_atomic(path: Path, doc) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, doc, default=str)   # timestamps from the warehouse as text
 
 
 def _rows(con, sql: str, params=()) -> list[dict]:
