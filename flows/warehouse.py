@@ -78,10 +78,32 @@ def memory_limit() -> str:
     return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
 
 
+def _shared_config() -> dict:
+    """The configuration duckdb-engine (SQLAlchemy, hence Great Expectations) opens a file
+    with. DuckDB keeps one database instance per file and process, and gives a second
+    `duckdb.connect` of the same file that instance only when the configuration is the
+    same (otherwise: "Can't open a connection to same database file with a different
+    configuration"). Opening the warehouse with duckdb-engine's configuration lets Great
+    Expectations validate, in the same instance, a batch this connection holds in memory."""
+    global _SHARED_CONFIG
+    if _SHARED_CONFIG is None:
+        # duckdb_engine/__init__.py: f"duckdb_engine/{__version__}(sqlalchemy/{version})".
+        # Read from the installed metadata: importing both costs ~0.4 s on every CLI start.
+        from importlib.metadata import version
+
+        _SHARED_CONFIG = {"custom_user_agent": f"duckdb_engine/{version('duckdb_engine')}"
+                                               f"(sqlalchemy/{version('sqlalchemy')})"}
+    return dict(_SHARED_CONFIG)
+
+
+_SHARED_CONFIG: dict | None = None
+
+
 @contextmanager
 def connect(database: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection that is always closed, so the file's lock is released."""
-    con = duckdb.connect(str(database), read_only=read_only)
+    """A connection that is always closed, so the file's lock is released (once every
+    connection of this process to the file is closed: they share one instance)."""
+    con = duckdb.connect(str(database), read_only=read_only, config=_shared_config())
     try:
         con.execute(f"set memory_limit = '{memory_limit()}'")
         yield con
