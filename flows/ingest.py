@@ -1,8 +1,10 @@
 """Ingest: receive a feed's files, snapshot them, and turn each into a canonical batch.
 
-One received file = one batch. A batch is loaded into `landing.b_<id>` with the
-dataset's canonical, typed columns and lineage columns; validation then decides whether
-it is accepted into `raw.<dataset>` or quarantined. Nothing here changes `raw`.
+One received file = one batch. A batch is loaded into `sd_scratch.main.b_<id>`, an
+in-memory database attached to the warehouse connection, with the dataset's canonical,
+typed columns and lineage columns; validation then decides whether it is accepted into
+`raw.<dataset>` or quarantined. A batch never touches the warehouse file until it is
+accepted, and nothing here changes `raw`.
 """
 
 from __future__ import annotations
@@ -232,13 +234,26 @@ SCRATCH = "sd_scratch"   # an in-memory database attached to the warehouse conne
 
 
 def _scratch(con: duckdb.DuckDBPyConnection) -> str:
-    """The name of an in-memory database attached to `con`: the file as delivered is read
-    there, so its text columns never reach the warehouse file (nor its write-ahead log)."""
+    """The name of an in-memory database attached to `con`'s database instance: the file
+    as delivered and the typed batch live there, so neither reaches the warehouse file
+    (nor its write-ahead log) before the batch is accepted. Every connection of this
+    process to the warehouse shares the instance (flows/warehouse.py `connect`), Great
+    Expectations' included, so they all see it."""
     attached = {r[0] for r in con.execute("select database_name from duckdb_databases()")
                 .fetchall()}
     if SCRATCH not in attached:
         con.execute(f"attach ':memory:' as {SCRATCH}")
     return SCRATCH
+
+
+def batch_table(received: Received) -> str:
+    """Where `load_batch` puts the batch of a received file (catalog.schema.table)."""
+    return f"{SCRATCH}.main.b_{received.batch_id}"
+
+
+def drop_batch(con: duckdb.DuckDBPyConnection, received: Received) -> None:
+    _scratch(con)
+    con.execute(f"drop table if exists {batch_table(received)}")
 
 
 def _load_batch(
@@ -248,7 +263,7 @@ def _load_batch(
     # warehouse file); then one aggregate query checks every column at once, and one
     # INSERT types the rows straight into the batch table, in file order.
     src_table = f"{_scratch(con)}.src_{received.batch_id}"
-    batch_table = f"landing.b_{received.batch_id}"
+    table = batch_table(received)
     name = received.path.name
     read_file(con, feed, received.snapshot, src_table, name)
     try:
@@ -298,22 +313,22 @@ def _load_batch(
             if code_col in raw_of and "nama_wilayah" in spec.column_names:
                 values["nama_wilayah"] = (f"coalesce({typed_of['nama_wilayah']}, "
                                           f"{raw_of[code_col]})")
-        con.execute(create_dataset_table_sql(batch_table, spec, replace=True))
+        con.execute(create_dataset_table_sql(table, spec, replace=True))
         cols = ", ".join(values[c] for c in spec.column_names)
         # The source table is in file order (reading and filtering keep insertion order),
         # so the batch is too, without sorting.
         con.execute(
-            f"insert into {batch_table} select {cols}, "
+            f"insert into {table} select {cols}, "
             f"?, ?, ?, ?, _row_number, ? from {src_table} where {where}",
             [received.batch_id, feed.id, feed.regency, received.sha256, received.received_at],
         )
         try:
             rows = _raise_on_bad_values(con, feed, spec, name, mapping, src_table, where,
-                                        raw_of, typed_of, batch_table)
+                                        raw_of, typed_of, table)
         except SubmissionError:
-            con.execute(f"drop table if exists {batch_table}")
+            con.execute(f"drop table if exists {table}")
             raise
-        return batch_table, rows
+        return table, rows
     finally:
         con.execute(f"drop table if exists {src_table}")
 

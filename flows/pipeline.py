@@ -20,17 +20,19 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import alerts, transform
+from flows import alerts, timing, transform
 from flows import publish as publishing
 from flows.backfill import PeriodRange, Snapshot, batch_periods, period_sql, snapshots
 from flows.channels import fetch
-from flows.ingest import Received, load_batch, sha256_of, snapshot
+from flows.ingest import Received, drop_batch, load_batch, sha256_of, snapshot
 from flows.locking import run_lock
 from flows.readers import SubmissionError
 from flows.registry import DatasetSpec, Feed, Registry, load_registry
@@ -71,6 +73,7 @@ class RunSummary:
     lock_waited_s: float = 0.0
     quality: list[dict] = field(default_factory=list)      # per submission of this run
     notes: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)   # stage -> {seconds, calls}: flows/timing.py
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,7 +111,7 @@ def _record_quality(con, submission_id: str, verdict) -> None:
         )
 
 
-def _quarantine(settings: Settings, run_id: str, feed: Feed, received: Received,
+def _quarantine(settings: Settings, con, run_id: str, feed: Feed, received: Received,
                 reason: str, rows: int | None = None, verdict=None,
                 periods: list[str] | None = None, reprocessed: bool = False) -> None:
     folder = settings.quarantine_dir / feed.id
@@ -116,21 +119,21 @@ def _quarantine(settings: Settings, run_id: str, feed: Feed, received: Received,
     target = folder / f"{received.sha256[:16]}__{received.path.name}"
     shutil.copyfile(received.snapshot, target)
     target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
-    with connect(settings.warehouse) as con:
-        con.execute(f"drop table if exists landing.b_{received.batch_id}")
-        sid = _record_submission(con, run_id, feed, received, rows, "quarantined", reason,
-                                 periods, reprocessed)
-        if verdict is not None:
-            _record_quality(con, sid, verdict)
+    sid = _record_submission(con, run_id, feed, received, rows, "quarantined", reason,
+                             periods, reprocessed)
+    if verdict is not None:
+        _record_quality(con, sid, verdict)
+    _save_data_docs(settings, sid, feed, received, "quarantined", verdict)
 
 
-def _accept(settings: Settings, run_id: str, feed: Feed, spec: DatasetSpec,
+def _accept(settings: Settings, con, run_id: str, feed: Feed, spec: DatasetSpec,
             received: Received, table: str, rows: int, verdict,
             periods: list[str] | None = None, reprocessed: bool = False) -> None:
     """Replace the slices this batch covers within its regency (a corrected re-send
-    replaces, never appends); a dataset without slices is replaced whole per regency."""
+    replaces, never appends); a dataset without slices is replaced whole per regency.
+    One transaction: the batch's rows and its bookkeeping land together or not at all."""
     raw = raw_table(spec.name)
-    with connect(settings.warehouse) as con:
+    with timing.timed("ingest.accept"):
         con.execute("begin transaction")
         try:
             if spec.replace_by:
@@ -146,11 +149,28 @@ def _accept(settings: Settings, run_id: str, feed: Feed, spec: DatasetSpec,
             sid = _record_submission(con, run_id, feed, received, rows, "accepted", None,
                                      periods, reprocessed)
             _record_quality(con, sid, verdict)
-            con.execute(f"drop table {table}")
             con.execute("commit")
         except Exception:
             con.execute("rollback")
             raise
+    _save_data_docs(settings, sid, feed, received, "accepted", verdict)
+
+
+def _save_data_docs(settings: Settings, submission_id: str, feed: Feed, received: Received,
+                    status: str, verdict) -> None:
+    """Keep the GX result (masked) for GX's Data Docs (flows/data_docs.py)."""
+    if verdict is None or not verdict.gx_result:
+        return
+    try:
+        from flows import data_docs
+
+        data_docs.save_result(settings, submission_id=submission_id, feed_id=feed.id,
+                              regency=feed.regency, dataset=feed.dataset,
+                              file_name=received.path.name, status=status,
+                              received_at=received.received_at, verdict=verdict)
+    except Exception as e:  # noqa: BLE001 - the batch is recorded; its docs page is not vital
+        get_run_logger().warning("GX result of %s not kept for Data Docs: %s: %s",
+                                 received.path.name, type(e).__name__, e)
 
 
 def _known_hashes(settings: Settings) -> set[str]:
@@ -182,19 +202,18 @@ def receive_feed(settings: Settings, feed: Feed, known: set[str]) -> tuple[list[
     return new, skipped
 
 
-def _suite_params(settings: Settings, feed: Feed, regency_codes: list[str]) -> dict:
+def _suite_params(con, feed: Feed, regency_codes: list[str]) -> dict:
     """Values the quality suites refer to as {param: ...}: the region codes a batch of
     this feed may use, and half the rows of the feed's previous accepted batch."""
-    with connect(settings.warehouse, read_only=True) as con:
-        kecamatan = [r[0] for r in con.execute(
-            "select kode_wilayah from reference.wilayah_kecamatan where kode_kabupaten_kota = ?",
-            [feed.regency]).fetchall()]
-        desa = [r[0] for r in con.execute(
-            "select kode_wilayah from reference.wilayah_desa_kelurahan "
-            "where kode_kabupaten_kota = ?", [feed.regency]).fetchall()]
-        previous = con.execute(
-            "select rows from meta.submissions where feed_id = ? and status = 'accepted' "
-            "order by received_at desc limit 1", [feed.id]).fetchone()
+    kecamatan = [r[0] for r in con.execute(
+        "select kode_wilayah from reference.wilayah_kecamatan where kode_kabupaten_kota = ?",
+        [feed.regency]).fetchall()]
+    desa = [r[0] for r in con.execute(
+        "select kode_wilayah from reference.wilayah_desa_kelurahan "
+        "where kode_kabupaten_kota = ?", [feed.regency]).fetchall()]
+    previous = con.execute(
+        "select rows from meta.submissions where feed_id = ? and status = 'accepted' "
+        "order by received_at desc limit 1", [feed.id]).fetchone()
     return {
         "kode_wilayah_kabupaten_kota": regency_codes,
         "regency": [feed.regency],
@@ -204,28 +223,92 @@ def _suite_params(settings: Settings, feed: Feed, regency_codes: list[str]) -> d
     }
 
 
-def _process(settings: Settings, feed: Feed, spec: DatasetSpec, item: Received,
-             regency_codes: list[str], run_id: str, summary: FeedSummary, logger, *,
-             window: PeriodRange | None = None, snap: Snapshot | None = None) -> None:
+class _Validation:
+    """Great Expectations for the files of a run: one `quality.Validator` (a GX context
+    and datasource cost ~0.3 s to set up), made on the first batch and closed when the
+    run's ingest ends (`shared_validation`), or, outside that, at the end of each feed.
+
+    Its connections join the warehouse's DuckDB instance (flows/warehouse.py `connect`),
+    so it validates the batch the ingest connection keeps in memory, and the instance
+    (with its file lock) stays open between feeds: no re-open, no checkpoint per file."""
+
+    current: _Validation | None = None   # the run's, while its ingest phase runs
+
+    def __init__(self, database: Path):
+        self.database = database
+        self._validator = None
+
+    def validate(self, table: str, dataset: str, params: dict):
+        from flows.quality import Validator
+
+        if self._validator is None:
+            self._validator = Validator(self.database)
+        return self._validator.validate(table, dataset, params=params)
+
+    def close(self) -> None:
+        if self._validator is not None:
+            self._validator.close()
+            self._validator = None
+
+
+@contextmanager
+def shared_validation(settings: Settings) -> Iterator[None]:
+    """One validator for every feed ingested inside this block; closed on exit (before
+    dbt, which needs the file)."""
+    _Validation.current = _Validation(settings.warehouse)
+    try:
+        yield
+    finally:
+        validation, _Validation.current = _Validation.current, None
+        validation.close()
+
+
+@contextmanager
+def _feed_session(settings: Settings) -> Iterator[tuple]:
+    """The warehouse connection and validator one feed's files are processed with."""
+    shared = _Validation.current
+    validation = shared or _Validation(settings.warehouse)
+    try:
+        with connect(settings.warehouse) as con:
+            yield con, validation
+    finally:
+        if validation is not shared:
+            validation.close()
+
+
+def _process(settings: Settings, con, validation: _Validation, feed: Feed, spec: DatasetSpec,
+             item: Received, regency_codes: list[str], run_id: str, summary: FeedSummary,
+             logger, *, window: PeriodRange | None = None,
+             snap: Snapshot | None = None) -> None:
     """Load one received file, validate it, accept or quarantine it; record its periods.
 
-    With a backfill `window`, a file none of whose periods overlaps the window is left
-    untouched (counted as skipped), and of a sliced dataset only the slices inside the
-    window are replaced."""
-    from flows.quality import validate_table
-
-    name = item.path.name
+    The batch lives in memory (flows/ingest.py `SCRATCH`) from load to acceptance, and is
+    dropped whatever happens. With a backfill `window`, a file none of whose periods
+    overlaps the window is left untouched (counted as skipped), and of a sliced dataset
+    only the slices inside the window are replaced."""
     backfill = window is not None
-    period_day = dt.datetime.fromisoformat(snap.received_at) if snap and snap.received_at \
-        else item.received_at
     if backfill and snap.known_periods is not None and not any(
             window.covers(p) for p in snap.known_periods):
         summary.skipped += 1
         return
     try:
-        with connect(settings.warehouse) as con:
-            table, rows = load_batch(con, feed, spec, item)
-            periods = batch_periods(con, table, spec, period_day)
+        _process_batch(settings, con, validation, feed, spec, item, regency_codes, run_id,
+                       summary, logger, window, snap)
+    finally:
+        drop_batch(con, item)
+
+
+def _process_batch(settings: Settings, con, validation: _Validation, feed: Feed,
+                   spec: DatasetSpec, item: Received, regency_codes: list[str], run_id: str,
+                   summary: FeedSummary, logger, window: PeriodRange | None,
+                   snap: Snapshot | None) -> None:
+    name = item.path.name
+    backfill = window is not None
+    period_day = dt.datetime.fromisoformat(snap.received_at) if snap and snap.received_at \
+        else item.received_at
+    try:
+        table, rows = load_batch(con, feed, spec, item)
+        periods = batch_periods(con, table, spec, period_day)
     except SubmissionError as e:
         stored = f"feed {feed.id}: {e}"   # kept whole in the warehouse and quarantine/
         reason = redact(stored)           # masked wherever it is shown or sent
@@ -236,7 +319,7 @@ def _process(settings: Settings, feed: Feed, spec: DatasetSpec, item: Received,
                            "unknown): %s", name, reason)
             return
         logger.warning("quarantined %s: %s", name, reason)
-        _quarantine(settings, run_id, feed, item, stored, reprocessed=backfill)
+        _quarantine(settings, con, run_id, feed, item, stored, reprocessed=backfill)
         summary.quarantined += 1
         summary.reasons.append(reason)
         summary.quarantined_files.append({"file_name": name, "reason": reason})
@@ -244,22 +327,19 @@ def _process(settings: Settings, feed: Feed, spec: DatasetSpec, item: Received,
     if backfill:
         inside = [p for p in periods if window.covers(p)]
         if not inside:
-            with connect(settings.warehouse) as con:
-                con.execute(f"drop table if exists {table}")
             summary.skipped += 1
             return
         logger.info("backfill: re-processing %s (periods %s)", name, ", ".join(inside))
-    verdict = validate_table(settings.warehouse, table, spec.name,
-                             params=_suite_params(settings, feed, regency_codes))
+    verdict = validation.validate(table, spec.name, _suite_params(con, feed, regency_codes))
     if verdict.accepted:
         if backfill and spec.replace_by and period_sql(spec) and inside != periods:
             # Only the slices inside the window are replaced; the others stay as they are.
-            with connect(settings.warehouse) as con:
-                con.execute(f"delete from {table} where not list_contains(?::varchar[], "
-                            f"{period_sql(spec)})", [inside])
-                rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+            con.execute(f"delete from {table} where not list_contains(?::varchar[], "
+                        f"{period_sql(spec)})", [inside])
+            rows = con.execute(f"select count(*) from {table}").fetchone()[0]
             periods = inside
-        _accept(settings, run_id, feed, spec, item, table, rows, verdict, periods, backfill)
+        _accept(settings, con, run_id, feed, spec, item, table, rows, verdict, periods,
+                backfill)
         summary.accepted += 1
         summary.rows += rows
         for w in verdict.warnings:
@@ -268,7 +348,8 @@ def _process(settings: Settings, feed: Feed, spec: DatasetSpec, item: Received,
         stored = f"feed {feed.id}: {name}: {verdict.reason()}"
         reason = redact(stored)
         logger.warning("quarantined %s: %s", name, reason)
-        _quarantine(settings, run_id, feed, item, stored, rows, verdict, periods, backfill)
+        _quarantine(settings, con, run_id, feed, item, stored, rows, verdict, periods,
+                    backfill)
         summary.quarantined += 1
         summary.reasons.append(reason)
         summary.quarantined_files.append({"file_name": name, "reason": reason})
@@ -280,8 +361,11 @@ def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: lis
     """Load and validate each new file of one feed; accept or quarantine it."""
     logger = get_run_logger()
     summary = FeedSummary(feed.id, feed.regency, feed.dataset, files=len(received))
-    for item in received:
-        _process(settings, feed, spec, item, regency_codes, run_id, summary, logger)
+    if received:
+        with _feed_session(settings) as (con, validation):
+            for item in received:
+                _process(settings, con, validation, feed, spec, item, regency_codes, run_id,
+                         summary, logger)
     logger.info("%s: %d new file(s), %d accepted (%d rows), %d quarantined",
                 feed.id, summary.files, summary.accepted, summary.rows, summary.quarantined)
     return summary
@@ -301,13 +385,15 @@ def backfill_feed(settings: Settings, feed: Feed, spec: DatasetSpec, snaps: list
         summary.skipped += last
         snaps = snaps[last:]
     now = dt.datetime.now(dt.UTC)
-    for snap in snaps:
-        source = Path(snap.source) if feed.channel == "landing" and snap.source else None
-        item = Received(feed.id, source if source and source.name == snap.file_name
-                        else Path(snap.file_name), snap.path, snap.source or str(snap.path),
-                        snap.sha256, snap.path.stat().st_size, now)
-        _process(settings, feed, spec, item, regency_codes, run_id, summary, logger,
-                 window=window, snap=snap)
+    with _feed_session(settings) as (con, validation):
+        for snap in snaps:
+            source = Path(snap.source) if feed.channel == "landing" and snap.source else None
+            item = Received(feed.id, source if source and source.name == snap.file_name
+                            else Path(snap.file_name), snap.path,
+                            snap.source or str(snap.path), snap.sha256,
+                            snap.path.stat().st_size, now)
+            _process(settings, con, validation, feed, spec, item, regency_codes, run_id,
+                     summary, logger, window=window, snap=snap)
     logger.info("%s: backfill %s: %d snapshot(s), %d re-accepted (%d rows), %d quarantined, "
                 "%d outside the range", feed.id, window.label, summary.files, summary.accepted,
                 summary.rows, summary.quarantined, summary.skipped)
@@ -386,6 +472,7 @@ def _run_quality(settings: Settings, run_id: str) -> list[dict]:
 
 def _run_body(settings: Settings, run: RunSummary, regency: str | None, dataset: str | None,
               window: PeriodRange | None) -> None:
+    before = timing.totals()
     registry: Registry = load_registry(settings.feeds_file)
     initialise(settings.warehouse, registry.datasets, settings.reference_dir)
     _ensure_meta_tables(settings)
@@ -394,67 +481,100 @@ def _run_body(settings: Settings, run: RunSummary, regency: str | None, dataset:
     if not feeds:
         raise ValueError(f"no feed matches regency={regency!r} dataset={dataset!r}")
 
-    if window is not None:
-        spec = registry.datasets[dataset]
-        found = snapshots(settings, registry, dataset, regency)
-        by_feed: dict[str, list[Snapshot]] = {}
-        for snap in found:
-            by_feed.setdefault(snap.feed_id, []).append(snap)
-        known_feeds = {f.id for f in feeds}
-        for feed_id in sorted(set(by_feed) - known_feeds):
-            run.notes.append(f"{len(by_feed[feed_id])} snapshot(s) of feed {feed_id}, no "
-                             "longer in the registry, were not re-processed")
-        if not any(f.id in by_feed for f in feeds):
-            run.notes.append(f"no received snapshot of {dataset}"
-                             + (f" from regency {regency}" if regency else "") + " to re-process")
-        for feed in [f for f in feeds if f.id in by_feed]:
-            try:
-                run.feeds.append(backfill_feed(settings, feed, spec, by_feed[feed.id],
-                                               codes, run.run_id, window))
-            except Exception as e:  # one broken feed never stops the others
-                run.feeds.append(FeedSummary(feed.id, feed.regency, feed.dataset,
-                                             error=f"{type(e).__name__}: {e}"))
-                run.feed_errors.append(f"feed {feed.id}: {e}")
-    else:
-        # Receiving is I/O (downloads, copies): all feeds at once, network feeds retried
-        # with exponential backoff. Loading and validation then run feed by feed, because
-        # the warehouse has a single writer.
-        known = _known_hashes(settings)
-        futures = {}
-        for feed in feeds:
-            task_ = receive_feed
-            if feed.is_network:
-                retries = int(feed.network_option("retries"))
-                delay = feed.network_option("retry_delay_s")
-                task_ = receive_feed.with_options(
-                    retries=retries, retry_delay_seconds=[delay * 2**i for i in range(retries)])
-            futures[feed.id] = task_.submit(settings, feed, known)
-        for feed in feeds:
-            try:
-                received, skipped = futures[feed.id].result()
-                summary = ingest_feed(settings, feed, registry.datasets[feed.dataset], received,
-                                      codes, run.run_id)
-                summary.skipped = skipped
-                summary.files += skipped
-                run.feeds.append(summary)
-            except Exception as e:  # one broken feed never stops the others
-                run.feeds.append(FeedSummary(feed.id, feed.regency, feed.dataset,
-                                             error=f"{type(e).__name__}: {e}"))
-                run.feed_errors.append(f"feed {feed.id}: {e}")
+    with shared_validation(settings):
+        if window is not None:
+            _backfill_feeds(settings, run, registry, feeds, codes, regency, dataset, window)
+        else:
+            _receive_and_ingest(settings, run, registry, feeds, codes)
 
     try:
-        run.dbt = dbt_build(settings)
-        run.published = [asdict(o) for o in publish_all(settings)]
+        marker = transform.accepted_marker(settings)
+        if not any(f.accepted for f in run.feeds) and transform.is_built(settings, marker):
+            run.dbt = {"skipped": True}
+            run.notes.append("nothing new was accepted and the dbt project is unchanged: "
+                             "dbt build skipped, the marts are as the last run built them")
+        else:
+            with timing.timed("dbt"):
+                run.dbt = dbt_build(settings)
+        with timing.timed("publish"):
+            run.published = [asdict(o) for o in publish_all(settings)]
         run.errors += [f"publish {o['slug']}: {o['message']}" for o in run.published
                        if o["status"] == "failed"]
     except Exception as e:
         run.errors.append(f"{type(e).__name__}: {e}")
+    try:
+        with timing.timed("data_docs"):
+            _build_data_docs(settings)
+    except Exception as e:  # noqa: BLE001 - the docs report on the run, they are not its data
+        run.notes.append(f"GX Data Docs not rebuilt: {type(e).__name__}: {e}")
     run.quality = _run_quality(settings, run.run_id)
     run.status = ("failed" if run.errors else
                   "completed_with_feed_errors" if run.feed_errors else "completed")
+    run.timings = {stage: {"seconds": round(t["seconds"], 3), "calls": t["calls"]}
+                   for stage, t in timing.since(before).items()}
     run.finished_at = _now()
     _record_run(settings, run)
     publish_status(settings, registry)
+
+
+def _build_data_docs(settings: Settings) -> None:
+    from flows import data_docs
+
+    data_docs.build(settings)
+
+
+def _backfill_feeds(settings: Settings, run: RunSummary, registry: Registry, feeds: list[Feed],
+                    codes: list[str], regency: str | None, dataset: str,
+                    window: PeriodRange) -> None:
+    spec = registry.datasets[dataset]
+    found = snapshots(settings, registry, dataset, regency)
+    by_feed: dict[str, list[Snapshot]] = {}
+    for snap in found:
+        by_feed.setdefault(snap.feed_id, []).append(snap)
+    known_feeds = {f.id for f in feeds}
+    for feed_id in sorted(set(by_feed) - known_feeds):
+        run.notes.append(f"{len(by_feed[feed_id])} snapshot(s) of feed {feed_id}, no "
+                         "longer in the registry, were not re-processed")
+    if not any(f.id in by_feed for f in feeds):
+        run.notes.append(f"no received snapshot of {dataset}"
+                         + (f" from regency {regency}" if regency else "") + " to re-process")
+    for feed in [f for f in feeds if f.id in by_feed]:
+        try:
+            run.feeds.append(backfill_feed(settings, feed, spec, by_feed[feed.id],
+                                           codes, run.run_id, window))
+        except Exception as e:  # one broken feed never stops the others
+            run.feeds.append(FeedSummary(feed.id, feed.regency, feed.dataset,
+                                         error=f"{type(e).__name__}: {e}"))
+            run.feed_errors.append(f"feed {feed.id}: {e}")
+
+
+def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
+                        feeds: list[Feed], codes: list[str]) -> None:
+    """Receiving is I/O (downloads, copies): all feeds at once, network feeds retried
+    with exponential backoff. Loading and validation then run feed by feed, because
+    the warehouse has a single writer."""
+    known = _known_hashes(settings)
+    futures = {}
+    for feed in feeds:
+        task_ = receive_feed
+        if feed.is_network:
+            retries = int(feed.network_option("retries"))
+            delay = feed.network_option("retry_delay_s")
+            task_ = receive_feed.with_options(
+                retries=retries, retry_delay_seconds=[delay * 2**i for i in range(retries)])
+        futures[feed.id] = task_.submit(settings, feed, known)
+    for feed in feeds:
+        try:
+            received, skipped = futures[feed.id].result()
+            summary = ingest_feed(settings, feed, registry.datasets[feed.dataset], received,
+                                  codes, run.run_id)
+            summary.skipped = skipped
+            summary.files += skipped
+            run.feeds.append(summary)
+        except Exception as e:  # one broken feed never stops the others
+            run.feeds.append(FeedSummary(feed.id, feed.regency, feed.dataset,
+                                         error=f"{type(e).__name__}: {e}"))
+            run.feed_errors.append(f"feed {feed.id}: {e}")
 
 
 def _record_run(settings: Settings, run: RunSummary) -> None:

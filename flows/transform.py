@@ -105,10 +105,91 @@ def check_metadata(settings: Settings) -> None:
         raise TransformError(f"dbt project not built: {e}") from None
 
 
+# --- what a build depends on, so unchanged work is not redone ------------------------------
+#
+# Every dbt command is a process start of ~3 s. `dbt parse` (so metadata gaps fail before
+# anything is built) and `dbt docs generate` (the published docs) depend only on the dbt
+# project, the reference data it reads and the dbt version; `dbt build` also on the
+# accepted data. A fingerprint of those inputs is kept beside dbt's target
+# (`satudata_state.json`): a step whose inputs are unchanged since it last succeeded is
+# skipped.
+
+STATE_FILE = "satudata_state.json"
+_IGNORED_DIRS = {"target", "logs", "dbt_packages", "__pycache__", ".git"}
+
+
+def project_fingerprint(settings: Settings) -> str:
+    """sha256 over the dbt project's files, the reference CSVs and the dbt versions."""
+    import hashlib
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    for root in (dbt_dir(), settings.reference_dir):
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if path.is_dir() or _IGNORED_DIRS.intersection(rel.parts) or path.name == ".user.yml":
+                continue
+            h.update(f"{root.name}/{rel.as_posix()}\0".encode())
+            h.update(path.read_bytes())
+            h.update(b"\0")
+    for package in ("dbt-core", "dbt-duckdb"):
+        h.update(f"{package}=={version(package)}\0".encode())
+    return h.hexdigest()
+
+
+def _state_path(settings: Settings) -> Path:
+    return settings.dbt_target_dir / STATE_FILE
+
+
+def _state(settings: Settings) -> dict:
+    try:
+        return json.loads(_state_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(settings: Settings, **entries: str) -> None:
+    from flows.publish import write_json_atomic
+
+    state = _state(settings)
+    state.update(entries)
+    settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(_state_path(settings), state)
+
+
+def accepted_marker(settings: Settings) -> str:
+    """What the marts were built from: accepted submissions are only ever added (a
+    re-send or a backfill adds one), so their count changes whenever the data does."""
+    from flows.warehouse import connect
+
+    with connect(settings.warehouse) as con:
+        count = con.execute(
+            "select count(*) from meta.submissions where status = 'accepted'").fetchone()[0]
+    return f"accepted:{count}"
+
+
+def is_built(settings: Settings, marker: str) -> bool:
+    """True when the last successful `dbt build` used this project (and reference data)
+    and the same accepted data: building again would change nothing."""
+    state = _state(settings)
+    return (state.get("built") == f"{project_fingerprint(settings)}/{marker}"
+            and (settings.dbt_target_dir / "manifest.json").is_file())
+
+
 def build(settings: Settings) -> DbtResult:
-    run_dbt(settings, "parse")
+    """`dbt build`; before it, `dbt parse` and the metadata check when the project changed
+    since the last parse (a build parses anyway, and writes the manifest again)."""
+    fingerprint = project_fingerprint(settings)
+    marker = accepted_marker(settings)
+    manifest_file = settings.dbt_target_dir / "manifest.json"
+    if _state(settings).get("parsed") != fingerprint or not manifest_file.is_file():
+        run_dbt(settings, "parse")
     check_metadata(settings)
-    return run_dbt(settings, "build")
+    result = run_dbt(settings, "build")
+    _remember(settings, parsed=fingerprint, built=f"{fingerprint}/{marker}")
+    return result
 
 
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
@@ -116,12 +197,17 @@ DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
 
 def publish_docs(settings: Settings) -> Path:
     """`dbt docs generate`, then publish the static docs site (with lineage) as
-    `site/dbt-docs/`, switched in one rename so readers never see half of it."""
+    `site/dbt-docs/`, switched in one rename so readers never see half of it. Skipped when
+    the published docs were generated from the same project (fingerprint above)."""
     import shutil
     import uuid
 
-    run_dbt(settings, "docs", "generate")
     site_docs = settings.site_dir / "dbt-docs"
+    fingerprint = project_fingerprint(settings)
+    if (_state(settings).get("docs") == fingerprint
+            and all((site_docs / name).is_file() for name in DOCS_FILES)):
+        return site_docs
+    run_dbt(settings, "docs", "generate")
     staging = settings.site_dir / f".dbt-docs-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     for name in DOCS_FILES:
@@ -133,6 +219,7 @@ def publish_docs(settings: Settings) -> Path:
     os.replace(staging, site_docs)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    _remember(settings, docs=fingerprint)
     return site_docs
 
 

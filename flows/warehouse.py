@@ -162,6 +162,13 @@ def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: 
             )
             """
         )
+        # Batches are now kept in memory until accepted; an earlier version kept them as
+        # landing.b_<id>, and a crash could leave one behind.
+        for (name,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = "
+                "current_database() and schema_name = 'landing' and starts_with(table_name, "
+                "'b_')").fetchall():
+            con.execute(f'drop table landing."{name}"')
         for spec in datasets.values():
             con.execute(create_dataset_table_sql(raw_table(spec.name), spec))
             _add_missing_columns(con, raw_table(spec.name), spec)

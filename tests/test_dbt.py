@@ -84,3 +84,30 @@ def test_a_new_month_of_one_regency_rebuilds_only_that_slice(sample_run, prefect
     assert {k: v for k, v in after.items() if k != ("36.73", "2025-01")} == before
     (feed,) = result["feeds"]
     assert feed["accepted"] == 1 and feed["skipped"] == 12
+
+
+def test_build_is_skipped_only_while_project_and_data_are_unchanged(dbt_copy, tmp_path):
+    """`is_built` says a build would change nothing: true after a build of the same
+    project and accepted data; false once a model file changes or a batch is accepted."""
+    from flows.registry import load_registry
+    from flows.warehouse import connect, initialise
+
+    project, settings = dbt_copy
+    registry = load_registry(settings.feeds_file)
+    initialise(settings.warehouse, registry.datasets, settings.reference_dir)
+    marker = transform.accepted_marker(settings)
+    assert not transform.is_built(settings, marker)           # never built
+    transform.build(settings)
+    assert transform.is_built(settings, marker)
+    with connect(settings.warehouse) as con:                   # a batch is accepted
+        con.execute("insert into meta.submissions (submission_id, feed_id, regency, dataset, "
+                    "file_name, source, sha256, bytes, received_at, status) values "
+                    "('x', 'f', '36.73', 'aduan', 'a.csv', 'a.csv', 'sha', 1, now(), "
+                    "'accepted')")
+    changed = transform.accepted_marker(settings)
+    assert changed != marker and not transform.is_built(settings, changed)
+    transform.build(settings)
+    assert transform.is_built(settings, changed)
+    model = project / "models" / "marts" / "penduduk_kabupaten_kota.sql"
+    model.write_text(model.read_text() + "\n-- a change\n")   # the project changes
+    assert not transform.is_built(settings, changed)

@@ -125,6 +125,12 @@ def test_second_run_with_nothing_new_publishes_no_new_version(sample_run):
     site = sample_run["settings"].site_dir
     versions = [d for d in (site / "datasets" / SLUG).iterdir() if not d.is_symlink()]
     assert len(versions) == 1
+    # Nothing accepted, project unchanged: dbt is not run again; publication still is.
+    assert first["dbt"]["nodes"] > 0
+    assert second["dbt"] == {"skipped": True}
+    assert any("dbt build skipped" in n for n in second["notes"])
+    assert "dbt" in first["timings"] and "dbt" not in second["timings"]
+    assert second["timings"]["publish"]["calls"] == 1
 
 
 def test_every_received_file_is_snapshotted_and_logged(sample_run):

@@ -297,6 +297,43 @@ def test_database_file_is_released_for_another_process(tmp_path: Path) -> None:
         assert again.execute("select count(*) from t2").fetchone() == (1,)
 
 
+def test_one_validator_checks_batches_held_in_memory_by_the_ingest_connection(
+        tmp_path: Path) -> None:
+    """The pipeline keeps a batch in an in-memory database attached to its warehouse
+    connection; GX's own connection joins that DuckDB instance (same configuration) and
+    validates it there. One Validator serves batch after batch; once it and the
+    connection are closed, another process can write the file."""
+    from flows.quality import Validator
+    from flows.warehouse import connect
+
+    path = tmp_path / "warehouse.duckdb"
+    with connect(path) as con:
+        con.execute("create schema reference")
+    with connect(path) as con:
+        con.execute("attach ':memory:' as sd_scratch")
+        _create(con, "sd_scratch.main.good", CLEAN)
+        _create(con, "sd_scratch.main.bad", BROKEN["foreign_code"])
+        with Validator(path) as validator:
+            good = validator.validate("sd_scratch.main.good", "penduduk", params=PARAMS)
+            bad = validator.validate("sd_scratch.main.bad", "penduduk", params=PARAMS)
+            again = validator.validate("sd_scratch.main.good", "penduduk", params=PARAMS)
+        assert good.accepted and again.accepted, good.reason()
+        assert not bad.accepted
+        failure = _failure(bad, "expect_column_values_to_be_in_set", "kode_wilayah")
+        assert failure.unexpected_examples == ["32.73"]
+        # the whole suite's GX result, for Data Docs
+        assert bad.gx_result["suite_name"] == "penduduk"
+        assert bad.gx_result["success"] is False
+        assert len(bad.gx_result["results"]) == len(bad.results)
+        # the batch never reached the file
+        assert con.execute("select count(*) from duckdb_tables() where database_name = "
+                           "current_database() and table_name in ('good', 'bad')"
+                           ).fetchone() == (0,)
+    write = f"import duckdb; duckdb.connect({str(path)!r}).execute('create table t as select 1')"
+    done = subprocess.run([sys.executable, "-c", write], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_validation_touches_neither_network_nor_working_directory(
     database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
