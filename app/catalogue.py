@@ -859,6 +859,9 @@ def quality_section(site: Path, ds: dict[str, Any]) -> None:
             st.markdown("\n".join(lines))
         else:
             st.success(t("quality_all_passed"), icon=":material/check_circle:")
+    data_docs = sr.data_docs_url(site)
+    if data_docs:
+        st.markdown(t("quality_data_docs", url=data_docs))
 
     st.markdown(f"**{t('lineage')}**")
     model = ds.get("model")

@@ -288,6 +288,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "id": "Dokumentasi model dan alur transformasinya: [dbt docs: {model}]({url})",
         "en": "The model and its transformation graph: [dbt docs: {model}]({url})",
     },
+    "quality_data_docs": {
+        "id": "Hasil lengkap pemeriksaan mutu, aturan demi aturan, per kiriman terakhir "
+        "setiap kabupaten/kota (data pribadi disamarkan): [Great Expectations Data Docs]"
+        "({url})",
+        "en": "Full quality-check results, rule by rule, for each regency's latest "
+        "submissions (personal data masked): [Great Expectations Data Docs]({url})",
+    },
     "feed": {"id": "Kiriman (feed)", "en": "Feed"},
     "channel": {"id": "Kanal", "en": "Channel"},
     "last_period": {"id": "Periode terakhir diterima", "en": "Last accepted period"},
@@ -456,6 +463,13 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "quarantined_files": {"id": "Berkas dikarantina", "en": "Quarantined files"},
     "quarantine": {"id": "Berkas dikarantina", "en": "Quarantined files"},
+    "officials_data_docs": {
+        "id": "Setiap aturan mutu dengan nilai yang teramati dan contoh yang gagal, untuk "
+        "kiriman terakhir yang diterima dan yang dikarantina per feed: "
+        "[Great Expectations Data Docs]({url})",
+        "en": "Every quality rule with its observed values and failing examples, for each "
+        "feed's latest accepted and quarantined file: [Great Expectations Data Docs]({url})",
+    },
     "quarantine_none": {
         "id": "Tidak ada berkas yang dikarantina.",
         "en": "No file is quarantined.",

@@ -180,6 +180,9 @@ def scoreboard(site: Path, catalog: dict[str, Any] | None) -> None:
     st.dataframe(details, hide_index=True, width="stretch", key="scoreboard_details")
 
     st.subheader(t("quarantine"), anchor=False)
+    data_docs = sr.data_docs_url(site)
+    if data_docs:
+        st.markdown(t("officials_data_docs", url=data_docs))
     subs_doc = cache.meta(site, "submissions")
     rows = [s for s in (subs_doc or {}).get("submissions") or []
             if isinstance(s, dict) and s.get("status") == "quarantined"]

@@ -11,6 +11,7 @@ The catalogue app only ever reads what the pipeline published into the site fold
     site/meta/feeds.json|submissions.json|quality.json|runs.json   (flows/status.py)
     site/reference/batas_kabupaten_kota.geojson                    regency boundaries
     site/dbt-docs/index.html                                      lineage documentation
+    site/quality/data-docs/index.html    Great Expectations Data Docs (flows/data_docs.py)
 
 It never opens the pipeline's DuckDB warehouse. Every file above is replaced atomically
 by the publisher, so a reader sees either the old or the new file, never half of one.
@@ -40,6 +41,7 @@ DATA_JSON = "data.json"
 BULK_ZIP = "downloads/satudata-banten-latest.zip"
 GEOJSON = "reference/batas_kabupaten_kota.geojson"
 DBT_DOCS = "dbt-docs/index.html"
+DATA_DOCS = "quality/data-docs/index.html"
 DBT_PROJECT = "satudata_banten"
 META_FILES = ("feeds", "submissions", "quality", "runs")
 PREVIEW_ROWS = 100
@@ -467,6 +469,13 @@ def dbt_docs_url(model: str | None, base_url: str | None = None) -> str | None:
     if not model:
         return None
     return static_url(f"{DBT_DOCS}#!/model/model.{DBT_PROJECT}.{model}", base_url)
+
+
+def data_docs_url(site: Path, base_url: str | None = None) -> str | None:
+    """URL of the Great Expectations Data Docs, or None when they are not published."""
+    if not (site / DATA_DOCS).is_file():
+        return None
+    return static_url(DATA_DOCS, base_url)
 
 
 def read_bytes(path: Path) -> bytes:

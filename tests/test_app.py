@@ -708,6 +708,43 @@ def test_dataset_page_quality_and_lineage(site: Path) -> None:
     assert metrics["Quality score"] == "99.2"
 
 
+DATA_DOCS_URL = "/app/static/quality/data-docs/index.html"
+
+
+def publish_data_docs(site: Path) -> None:
+    """What flows/data_docs.py publishes, in miniature."""
+    docs = site / "quality" / "data-docs"
+    docs.mkdir(parents=True)
+    (docs / "index.html").write_text("<!doctype html><title>Data Docs</title>",
+                                     encoding="utf-8")
+
+
+def test_data_docs_url_only_when_published(site: Path) -> None:
+    assert site_reader.data_docs_url(site) is None
+    publish_data_docs(site)
+    assert site_reader.data_docs_url(site) == DATA_DOCS_URL
+    assert site_reader.data_docs_url(site, "https://data.bantenprov.go.id/?page=x") == (
+        "https://data.bantenprov.go.id" + DATA_DOCS_URL)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_dataset_quality_links_gx_data_docs_when_published(site: Path, lang: str) -> None:
+    at = run_app(dataset=SLUG, lang=lang)
+    assert "data-docs" not in page_text(at)
+    publish_data_docs(site)
+    at = run_app(dataset=SLUG, lang=lang)
+    assert t("quality_data_docs", lang=lang, url=DATA_DOCS_URL) in page_text(at)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_officials_link_gx_data_docs_when_published(site: Path, lang: str) -> None:
+    at = login(run_app(officials_secrets(), page="officials", lang=lang), lang)
+    assert "data-docs" not in page_text(at)
+    publish_data_docs(site)
+    at = login(run_app(officials_secrets(), page="officials", lang=lang), lang)
+    assert t("officials_data_docs", lang=lang, url=DATA_DOCS_URL) in page_text(at)
+
+
 def test_dataset_page_without_status_files(site: Path) -> None:
     for name in ("feeds", "quality"):
         (site / "meta" / f"{name}.json").unlink()
