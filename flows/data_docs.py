@@ -47,6 +47,7 @@ from typing import Any
 
 from flows import pii, timing
 from flows.settings import Settings
+from flows.status import redact
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,12 @@ KEEP_PER_STATUS = 3       # stored results per feed and status (build renders th
 MAX_ROWS = 20             # unexpected rows kept per query rule (GX returns up to 200)
 MASK = "***"
 DOCS_VERSION = 1          # bump when the rendering changes: the next build then re-renders
-STATUSES = ("accepted", "quarantined")
 
-# Column names that are personal data whatever the registry says (reporter's name, NIK,
-# KTP, phone, e-mail, address).
+# Column names that are personal data whatever the registry says (a reporter's name, NIK,
+# KTP, phone, e-mail), e.g. in a query rule's rows under another name.
 PERSONAL_NAME = re.compile(
-    r"(^|_)(nik|ktp|nama_pelapor|pelapor|telepon|telp|phone|hp|handphone|email|e_mail|"
-    r"surel|alamat)(_|$)", re.IGNORECASE)
+    r"(^|_)(nik|ktp|pelapor|telepon|telp|phone|hp|handphone|email|e_mail|surel)(_|$)",
+    re.IGNORECASE)
 # Numbers in a result that only say how many or how much (kept for personal columns).
 STAT_KEYS = frozenset({
     "element_count", "unexpected_count", "unexpected_percent", "unexpected_percent_total",
@@ -136,8 +136,8 @@ def _save(settings: Settings, *, submission_id: str, feed_id: str, regency: str,
     folder.mkdir(parents=True, exist_ok=True)
     # The name sorts by received time, then validation time: the newest file of a feed is
     # found (and older ones pruned) from a directory listing, without opening any file.
-    name = (f"{_stamp(received)}__{_stamp(saved)}__{_safe(status)}__"
-            f"{_safe(submission_id)[:32]}.json")
+    name = (f"{_stamp(received)}__{_stamp(saved)}__{_token(status)}__"
+            f"{_token(submission_id)[:32]}.json")
     tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
     tmp.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
     os.replace(tmp, folder / name)
@@ -179,6 +179,11 @@ def _safe(text: str) -> str:
     return _SAFE_NAME.sub("_", str(text)).strip("._") or "_"
 
 
+def _token(text: str) -> str:
+    """One part of a stored file's name (no "__", which separates the parts)."""
+    return _safe(text).replace("_", "-")
+
+
 # --- personal data -------------------------------------------------------------------------
 
 _REGISTRY_CACHE: dict[tuple, frozenset[str]] = {}
@@ -209,9 +214,9 @@ def personal_columns(settings: Settings, dataset: str) -> frozenset[str]:
     return cached
 
 
-def is_personal(column: Any, personal: Iterable[str] = ()) -> bool:
+def is_personal(column: Any, personal: frozenset[str] | set[str] = frozenset()) -> bool:
     name = str(column)
-    return name in set(personal) or bool(PERSONAL_NAME.search(name))
+    return name in personal or bool(PERSONAL_NAME.search(name))
 
 
 def mask_result(gx_result: dict, personal: Iterable[str] = ()) -> dict:
@@ -292,8 +297,6 @@ def _redact_all(value: Any) -> Any:
 
 
 def _redact_text(text: str) -> str:
-    from flows.status import redact
-
     return redact(text) or text
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import re
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -111,9 +112,19 @@ def built(env: dict) -> dict:
           file_name="aduan_2024-02.csv")
     _save(settings, bad, status="quarantined", submission="b1" * 16, received=march)
     before = timing.totals().get("data_docs.build", {"seconds": 0.0, "calls": 0})
-    started = time.perf_counter()
-    docs = data_docs.build(settings)
-    elapsed = time.perf_counter() - started
+    cwd = env["base"] / "cwd"
+    cwd.mkdir()
+
+    def refuse(self: socket.socket, address: object) -> None:
+        raise AssertionError(f"network access to {address!r} while building Data Docs")
+
+    with pytest.MonkeyPatch.context() as patch:   # no network, nothing in the cwd
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.chdir(cwd)
+        started = time.perf_counter()
+        docs = data_docs.build(settings)
+        elapsed = time.perf_counter() - started
+    assert list(cwd.iterdir()) == [] and not (ROOT / "gx").exists()
     after = timing.totals()["data_docs.build"]
     assert after["calls"] == before["calls"] + 1
     return {"docs": docs, "seconds": elapsed, "texts": _texts(docs)}
