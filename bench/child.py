@@ -7,9 +7,12 @@ and peak memory are those of the step alone):
     python -m bench.child flow     <workload.json> <home>
     python -m bench.child prefect
     python -m bench.child catalogue <site> <slug> <renders>
+    python -m bench.child validation-prep <workload.json> <folder>
+    python -m bench.child validation <folder> <sql|pandas> <month|year>
 
 Each writes its result as JSON to $BENCH_RESULT. `workload.json` lists the aduan files
-with each regency's delimiter, and the feed registry.
+with each regency's delimiter, and the feed registry. The validation steps (Great
+Expectations' SQL path against its pandas path) live in bench/validation_paths.py.
 """
 
 from __future__ import annotations
@@ -258,7 +261,15 @@ STEPS = {
     "flow": lambda a: flow(_workload(a[0]), a[1]),
     "prefect": lambda a: prefect_overhead(),
     "catalogue": lambda a: catalogue(a[0], a[1], int(a[2])),
+    "validation-prep": lambda a: _validation().prepare(_workload(a[0]), a[1]),
+    "validation": lambda a: _validation().run_path(a[0], a[1], a[2]),
 }
+
+
+def _validation():
+    from bench import validation_paths
+
+    return validation_paths
 
 
 def main(argv: list[str]) -> int:
