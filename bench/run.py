@@ -12,7 +12,15 @@ subprocess (wall time, peak memory of the whole process tree):
 - the real flow (`satudata run`, embedded Prefect server) on a fresh home; the Prefect
   server's own start/stop (an empty flow); a no-op re-run (nothing new); an incremental
   run (one regency sends one new month);
-- the catalogue: Streamlit AppTest rendering the complaints dataset page (cold, warm).
+- the catalogue: Streamlit AppTest rendering the complaints dataset page (cold, warm);
+- validation paths (bench/validation_paths.py): the aduan suite through Great
+  Expectations' SQL path (flows.quality.Validator) and through its pandas engine (the
+  batch read into a DataFrame), on the same batches loaded by the real ingest, one batch
+  per file and one per regency-year: seconds per million rows and peak memory of each,
+  and whether both give the same result on every batch, clean or broken.
+
+`--steps` runs some of these only (e.g. `--steps validation`); such a partial run writes
+bench/results/<timestamp>-<steps>.json and leaves latest.json and the README alone.
 
 Results: bench/results/<timestamp>.json and latest.json, and the table in
 bench/README.md (between the BENCH-RESULTS markers). Scratch data is deleted afterwards
@@ -32,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import data, measure
+from bench import data, measure, validation_paths
 from flows.settings import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / "bench"
@@ -43,6 +51,7 @@ LARGE = 5_000_000            # from this size on, the whole-run measures use --r
 CATALOGUE_SLUG = "aduan-masyarakat-bulanan"
 MARK_BEGIN = "<!-- BENCH-RESULTS:BEGIN -->"
 MARK_END = "<!-- BENCH-RESULTS:END -->"
+STEPS = ("baselines", "stages", "flow", "prefect", "catalogue", "validation")
 
 TARGETS = {
     "ingest_vs_duckdb": "≤ 1.5",
@@ -168,9 +177,9 @@ def _flow_stage_times(result: dict) -> dict:
 
 
 def bench_size(size: int, *, reps: int, reps_large: int, scratch: Path, keep: bool,
-               smoke: bool = False) -> dict:
-    """Every measure at one size. `smoke` (tests/test_bench.py): one month of aduan only,
-    every step in this process."""
+               smoke: bool = False, steps: tuple[str, ...] = STEPS) -> dict:
+    """Every measure at one size (or those of `steps`). `smoke` (tests/test_bench.py): one
+    month of aduan only, every step in this process."""
     log(f"size {size:,}: writing the workload")
     t = time.perf_counter()
     work = data.prepare(scratch, size, months=range(1, 2) if smoke else None,
@@ -184,13 +193,16 @@ def bench_size(size: int, *, reps: int, reps_large: int, scratch: Path, keep: bo
     res: dict = {"size": size, "files": len(work.files), "bytes": work.bytes,
                  "per_regency": work.per_regency,
                  "reps": {"baselines": reps, "stages": whole_reps, "flow": whole_reps,
-                          "noop": reps, "incremental": reps, "catalogue": reps},
-                 "runs": {}}
+                          "noop": reps, "incremental": reps, "catalogue": reps,
+                          "validation": whole_reps},
+                 "steps": list(steps), "runs": {}}
+    res["reps"] = {k: n for k, n in res["reps"].items()
+                   if k in steps or (k in ("noop", "incremental") and "flow" in steps)}
     runs = res["runs"]
     wl = str(workload)
 
     # 1. Baselines.
-    for kind in ("duckdb", "pandas"):
+    for kind in ("duckdb", "pandas") if "baselines" in steps else ():
         runs[kind] = []
         for i in range(reps):
             db = work.root / f"baseline-{kind}.duckdb"
@@ -202,7 +214,7 @@ def bench_size(size: int, *, reps: int, reps_large: int, scratch: Path, keep: bo
 
     # 2. The stages, called directly.
     runs["stages"] = []
-    for i in range(whole_reps):
+    for i in range(whole_reps if "stages" in steps else 0):
         home = work.home(f"stages-{i}")
         m = _step(f"stages #{i + 1}", ["-m", "bench.child", "stages", wl, str(home)])
         runs["stages"].append(_stages_summary(m))
@@ -211,16 +223,17 @@ def bench_size(size: int, *, reps: int, reps_large: int, scratch: Path, keep: bo
     # 3. The real flow: full runs on fresh homes; on the last, no-op and incremental runs.
     runs["flow"], runs["noop"], runs["incremental"] = [], [], []
     home = None
-    for i in range(whole_reps):
+    flow_reps = whole_reps if "flow" in steps else 0
+    for i in range(flow_reps):
         if home is not None:
             shutil.rmtree(home, ignore_errors=True)
         home = work.home(f"flow-{i}")
         m = _step(f"flow (full) #{i + 1}", ["-m", "bench.child", "flow", wl, str(home)])
         runs["flow"].append(_flow_summary(m))
-    for i in range(reps):
+    for i in range(reps if flow_reps else 0):
         m = _step(f"flow (no-op) #{i + 1}", ["-m", "bench.child", "flow", wl, str(home)])
         runs["noop"].append(_flow_summary(m))
-    for i in range(reps):
+    for i in range(reps if flow_reps else 0):
         new = data.add_month(work, i + 1)
         m = _step(f"flow (incremental: {new.name} of {data.INCREMENT_REGENCY}) #{i + 1}",
                   ["-m", "bench.child", "flow", wl, str(home)])
@@ -229,23 +242,63 @@ def bench_size(size: int, *, reps: int, reps_large: int, scratch: Path, keep: bo
 
     # 4. Prefect's own start and stop (an empty flow in a fresh process).
     runs["prefect"] = []
-    for i in range(reps):
+    for i in range(reps if "prefect" in steps else 0):
         m = _step(f"prefect empty flow #{i + 1}", ["-m", "bench.child", "prefect"])
         runs["prefect"].append({"wall_s": m.wall_s, **m.result})
 
     # 5. The catalogue on the site the flow published.
     runs["catalogue"] = []
-    for i in range(reps):
+    for i in range(reps if "catalogue" in steps else 0):
         m = _step(f"catalogue #{i + 1}", ["-m", "bench.child", "catalogue",
                                           str(home / "site"), CATALOGUE_SLUG, "3"])
         runs["catalogue"].append(m.result | {"peak_rss_mb": m.peak_rss_mb})
         if m.result.get("exceptions"):
             log(f"  catalogue exceptions: {m.result['exceptions']}")
 
+    # 6. Validation: Great Expectations' SQL path against its pandas path.
+    if "validation" in steps:
+        _bench_validation(res, work, wl, whole_reps)
+
     res["medians"] = _medians(res)
     if not keep:
         shutil.rmtree(work.root, ignore_errors=True)
     return res
+
+
+def _bench_validation(res: dict, work: data.Workload, wl: str, reps: int) -> None:
+    """The aduan batches, loaded once by the real ingest, validated on each path in its
+    own process (so each path's memory is its own), `reps` times per batch grouping; the
+    two paths alternate within a repetition. Agreement: the first repetition of each path,
+    expectation by expectation, on every batch (clean and broken)."""
+    folder = work.root / "validation"
+    m = _step("validation batches (real ingest of the aduan files)",
+              ["-m", "bench.child", "validation-prep", wl, str(folder)])
+    res["validation_batches"] = m.result
+    runs = res["runs"]["validation"] = {}
+    res["validation_agreement"] = {}
+    for group in validation_paths.GROUPS:
+        runs[group] = {path: [] for path in validation_paths.PATHS}
+        first: dict[str, dict] = {}
+        for i in range(reps):
+            for path in validation_paths.PATHS:
+                m = _step(f"validation, {path} path, {group} batches #{i + 1}",
+                          ["-m", "bench.child", "validation", str(folder), path, group])
+                first.setdefault(path, m.result)
+                runs[group][path].append(
+                    {k: v for k, v in m.result.items() if k not in ("outcomes", "per_batch")}
+                    | {"wall_s": m.wall_s, "peak_rss_mb": m.peak_rss_mb,
+                       "max_process_rss_mb": m.max_process_rss_mb})
+        agreed = validation_paths.agreement(first["sql"], first["pandas"])
+        res["validation_agreement"][group] = agreed
+        log(f"  validation paths, {group} batches: "
+            + ("agree" if agreed["agree"] else "DISAGREE: " + "; ".join(
+                agreed["disagreements"][:5]))
+            + (", every defect found" if agreed["defects_found"] else
+               ", DEFECTS MISSED: " + "; ".join(agreed["defects_missed"][:5]))
+            + f" ({agreed['batches']} batches, {agreed['expectations']} expectations"
+            + (f"; not comparable: {agreed['not_comparable']}" if agreed["not_comparable"]
+               else "") + ")")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _stages_summary(m: measure.Measured) -> dict:
@@ -284,21 +337,21 @@ def _flow_summary(m: measure.Measured) -> dict:
 def _medians(res: dict) -> dict:
     runs = res["runs"]
 
-    def med(rows: list[dict], *path: str) -> float | None:
+    def med(rows: list[dict] | None, *path: str) -> float | None:
         values = []
-        for row in rows:
+        for row in rows or []:
             v = row
             for p in path:
                 v = v.get(p) if isinstance(v, dict) else None
             values.append(v)
         return median(values)
 
-    st = runs["stages"]
+    st = runs.get("stages")
     out = {
-        "duckdb_s": med(runs["duckdb"], "seconds"),
-        "duckdb_peak_mb": med(runs["duckdb"], "peak_rss_mb"),
-        "pandas_s": med(runs["pandas"], "seconds"),
-        "pandas_peak_mb": med(runs["pandas"], "peak_rss_mb"),
+        "duckdb_s": med(runs.get("duckdb"), "seconds"),
+        "duckdb_peak_mb": med(runs.get("duckdb"), "peak_rss_mb"),
+        "pandas_s": med(runs.get("pandas"), "seconds"),
+        "pandas_peak_mb": med(runs.get("pandas"), "peak_rss_mb"),
         "ingest_s": med(st, "aduan", "ingest_s"),
         "receive_s": med(st, "aduan", "receive_s"),
         "load_s": med(st, "aduan", "load_s"),
@@ -311,20 +364,21 @@ def _medians(res: dict) -> dict:
         "publish_s": med(st, "publish_s"),
         "stages_total_s": med(st, "total_s"),
         "stages_peak_mb": med(st, "peak_rss_mb"),
-        "full_run_s": med(runs["flow"], "wall_s"),
-        "full_run_startup_s": med(runs["flow"], "startup_s"),
-        "full_run_load_s": med(runs["flow"], "load_s"),
-        "full_run_validate_s": med(runs["flow"], "validate_s"),
-        "full_run_dbt_build_s": med(runs["flow"], "dbt_build_s"),
-        "peak_rss_mb": med(runs["flow"], "peak_rss_mb"),
-        "max_process_rss_mb": med(runs["flow"], "max_process_rss_mb"),
-        "noop_run_s": med(runs["noop"], "wall_s"),
-        "noop_peak_mb": med(runs["noop"], "peak_rss_mb"),
-        "incremental_run_s": med(runs["incremental"], "wall_s"),
-        "incremental_peak_mb": med(runs["incremental"], "peak_rss_mb"),
-        "prefect_empty_flow_s": med(runs["prefect"], "wall_s"),
-        "catalogue_cold_s": med(runs["catalogue"], "cold_s"),
-        "catalogue_warm_s": median([t for c in runs["catalogue"] for t in c["warm_s"]]),
+        "full_run_s": med(runs.get("flow"), "wall_s"),
+        "full_run_startup_s": med(runs.get("flow"), "startup_s"),
+        "full_run_load_s": med(runs.get("flow"), "load_s"),
+        "full_run_validate_s": med(runs.get("flow"), "validate_s"),
+        "full_run_dbt_build_s": med(runs.get("flow"), "dbt_build_s"),
+        "peak_rss_mb": med(runs.get("flow"), "peak_rss_mb"),
+        "max_process_rss_mb": med(runs.get("flow"), "max_process_rss_mb"),
+        "noop_run_s": med(runs.get("noop"), "wall_s"),
+        "noop_peak_mb": med(runs.get("noop"), "peak_rss_mb"),
+        "incremental_run_s": med(runs.get("incremental"), "wall_s"),
+        "incremental_peak_mb": med(runs.get("incremental"), "peak_rss_mb"),
+        "prefect_empty_flow_s": med(runs.get("prefect"), "wall_s"),
+        "catalogue_cold_s": med(runs.get("catalogue"), "cold_s"),
+        "catalogue_warm_s": median([t for c in runs.get("catalogue") or []
+                                    for t in c["warm_s"]]),
     }
     def ratio(a: float | None, b: float | None) -> float | None:
         return a / b if a is not None and b else None
@@ -333,6 +387,24 @@ def _medians(res: dict) -> dict:
     out["ingest_vs_pandas"] = ratio(out["ingest_s"], out["pandas_s"])
     out["validation_vs_ingest"] = ratio(out["validation_s"], out["ingest_s"])
     out["incremental_vs_full"] = ratio(out["incremental_run_s"], out["full_run_s"])
+
+    validation = runs.get("validation") or {}
+    for group in validation_paths.GROUPS:
+        paths = validation.get(group) or {}
+        for path in validation_paths.PATHS:
+            rows = paths.get(path)
+            key = f"validation_{path}_{group}"
+            out[f"{key}_s"] = med(rows, "seconds")
+            out[f"{key}_s_per_m"] = med(rows, "s_per_million")
+            out[f"{key}_fixed_s"] = med(rows, "fixed_s_per_batch")
+            out[f"{key}_marginal_s_per_m"] = med(rows, "marginal_s_per_million")
+            out[f"{key}_peak_mb"] = med(rows, "peak_rss_mb")
+            out[f"{key}_setup_s"] = med(rows, "setup_s")
+        out[f"validation_pandas_{group}_materialise_s_per_m"] = median(
+            [r["materialise_s"] / r["rows"] * 1e6 for r in paths.get("pandas") or []
+             if r.get("rows")])
+        out[f"validation_pandas_vs_sql_{group}"] = ratio(
+            out[f"validation_pandas_{group}_s_per_m"], out[f"validation_sql_{group}_s_per_m"])
     return {k: _r(v, 3) for k, v in out.items()}
 
 
@@ -365,16 +437,41 @@ ROWS = [  # (label, key, unit)
     ("**incremental run** (36.73 sends one new month)", "incremental_run_s", "s"),
     ("**catalogue page** `aduan-masyarakat-bulanan`, cold", "catalogue_cold_s", "s"),
     ("  warm (median of 3 per process)", "catalogue_warm_s", "s"),
+    ("**validation, SQL path** (`flows.quality.Validator`), aduan, one batch per file",
+     "validation_sql_month_s_per_m", "s per M rows"),
+    ("  pandas path (batch → DataFrame + GX pandas engine), one batch per file",
+     "validation_pandas_month_s_per_m", "s per M rows"),
+    ("    of which reading the batch into a DataFrame",
+     "validation_pandas_month_materialise_s_per_m", "s per M rows"),
+    ("  SQL path, one batch per regency-year", "validation_sql_year_s_per_m", "s per M rows"),
+    ("  pandas path, one batch per regency-year", "validation_pandas_year_s_per_m",
+     "s per M rows"),
+    ("  SQL path: fixed cost per batch (fit over the per-file batches)",
+     "validation_sql_month_fixed_s", "s"),
+    ("  pandas path: fixed cost per batch (fit over the per-file batches)",
+     "validation_pandas_month_fixed_s", "s"),
+    ("  SQL path: GX import + context, once per process", "validation_sql_month_setup_s", "s"),
+    ("  pandas path: GX import + context, once per process", "validation_pandas_month_setup_s",
+     "s"),
+    ("  peak RSS, SQL path, one batch per file", "validation_sql_month_peak_mb", "MB"),
+    ("  peak RSS, pandas path, one batch per file", "validation_pandas_month_peak_mb", "MB"),
+    ("  peak RSS, SQL path, one batch per regency-year", "validation_sql_year_peak_mb", "MB"),
+    ("  peak RSS, pandas path, one batch per regency-year", "validation_pandas_year_peak_mb",
+     "MB"),
 ]
 RATIOS = [
     ("ingest / DuckDB baseline", "ingest_vs_duckdb", "≤ 1.5"),
     ("ingest / pandas baseline", "ingest_vs_pandas", "< 1"),
     ("validation / ingest", "validation_vs_ingest", "≤ 0.5"),
     ("incremental / full run", "incremental_vs_full", "≤ 0.2"),
+    ("validation, pandas path / SQL path, one batch per file", "validation_pandas_vs_sql_month",
+     "< 1 to switch"),
+    ("validation, pandas path / SQL path, one batch per regency-year",
+     "validation_pandas_vs_sql_year", "< 1 to switch"),
 ]
 SCALED = ["duckdb_s", "pandas_s", "ingest_s", "load_s", "accept_s", "validation_s", "dbt_s",
           "dbt_build_s", "publish_s", "full_run_s", "noop_run_s", "incremental_run_s",
-          "peak_rss_mb"]
+          "peak_rss_mb", "validation_sql_month_s", "validation_pandas_month_s"]
 
 
 def _fmt(value, unit: str = "") -> str:
@@ -412,14 +509,30 @@ def markdown(result: dict) -> str:
     ]
     lines.append("| aduan files (CSV) / MB | " + " | ".join(
         f"{sizes[k]['files']} / {sizes[k]['bytes'] / 1e6:,.0f}" for k in keys) + " |")
+
+    def measured(key: str) -> bool:   # a partial run (--steps) leaves the others out
+        return any(sizes[k]["medians"].get(key) is not None for k in keys)
+
     for label, key, unit in ROWS:
-        lines.append(f"| {label} ({unit}) | " + " | ".join(
-            _fmt(sizes[k]["medians"].get(key), unit) for k in keys) + " |")
+        if key == "validation_sql_month_s_per_m" and measured(key):
+            lines.append("| validation batches: per file / per regency-year (largest, rows) | "
+                         + " | ".join(_batches_cell(sizes[k]) for k in keys) + " |")
+        if measured(key):
+            lines.append(f"| {label} ({unit}) | " + " | ".join(
+                _fmt(sizes[k]["medians"].get(key), unit) for k in keys) + " |")
     lines += ["", "| ratio (same run, medians) | target | " + " | ".join(
         f"{int(k):,} rows" for k in keys) + " |", "|---|---|" + "---:|" * len(keys)]
     for label, key, target in RATIOS:
-        lines.append(f"| {label} | {target} | " + " | ".join(
-            _fmt(sizes[k]["medians"].get(key)) for k in keys) + " |")
+        if measured(key):
+            lines.append(f"| {label} | {target} | " + " | ".join(
+                _fmt(sizes[k]["medians"].get(key)) for k in keys) + " |")
+    agreement = [(k, g, a) for k in keys
+                 for g, a in (sizes[k].get("validation_agreement") or {}).items()]
+    if agreement:
+        lines += ["", "Validation paths, same result (success and unexpected count of every "
+                      "expectation, row counts) on every batch, clean and deliberately broken, "
+                      "and the unexpected rows the defects made: "
+                  + "; ".join(_agreement_text(k, g, a) for k, g, a in agreement) + "."]
     if len(keys) >= 2:
         lo, hi = keys[0], keys[-1]
         factor = int(hi) / int(lo)
@@ -432,6 +545,31 @@ def markdown(result: dict) -> str:
             if a and b:
                 lines.append(f"| {key} | {b / a:.1f}× | {b / a / factor:.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def _batches_cell(size: dict) -> str:
+    runs = (size.get("runs") or {}).get("validation") or {}
+    parts = []
+    for group in validation_paths.GROUPS:
+        rows = (runs.get(group) or {}).get("sql") or []
+        if rows:
+            parts.append(f"{rows[0]['batches']} ({rows[0]['largest_batch_rows']:,})")
+    return " / ".join(parts) or "–"
+
+
+def _agreement_text(size: str, group: str, a: dict) -> str:
+    what = {"month": "per file", "year": "per regency-year"}.get(group, group)
+    text = (f"{int(size):,} rows, {what}: " + ("yes" if a["agree"] else "**NO**")
+            + f" ({a['batches']} batches × {a['expectations'] // max(a['batches'], 1)} "
+            "expectations")
+    if a.get("not_comparable"):
+        text += ("; not comparable (no pandas equivalent), left out: suite entries "
+                 + ", ".join(f"#{i + 1}" for i in a["not_comparable"]))
+    if not a["agree"]:
+        text += "; " + "; ".join(a["disagreements"][:3])
+    text += ("; the broken batch's defects found by both" if a["defects_found"] else
+             "; **defects missed**: " + "; ".join(a["defects_missed"][:3]))
+    return text + ")"
 
 
 def update_readme(table: str, path: Path = README) -> None:
@@ -450,32 +588,49 @@ def update_readme(table: str, path: Path = README) -> None:
 
 
 def run(sizes: list[int], *, reps: int, reps_large: int, scratch: Path, out: Path,
-        keep: bool, readme: Path | None, smoke: bool = False) -> dict:
-    """Measure every size; write the JSON results (and the table into `readme`)."""
+        keep: bool, readme: Path | None, smoke: bool = False,
+        steps: tuple[str, ...] = STEPS) -> dict:
+    """Measure every size; write the JSON results (and the table into `readme`). With only
+    some `steps`, the results go to <timestamp>-<steps>.json (+ .md) only: latest.json and
+    the README keep the last whole run."""
     global IN_PROCESS
+    unknown = set(steps) - set(STEPS)
+    if unknown or not steps:
+        raise ValueError(f"steps must be some of {', '.join(STEPS)}, got {sorted(steps)}")
+    if "catalogue" in steps and "flow" not in steps:
+        raise ValueError("the catalogue step renders the site the flow step published: "
+                         "add 'flow'")
+    partial = set(steps) != set(STEPS)
     IN_PROCESS = smoke
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     scratch.mkdir(parents=True, exist_ok=True)
     result = {"started": started.isoformat(timespec="seconds"), "smoke": smoke,
               "command": "python -m bench.run " + " ".join(sys.argv[1:]),
-              "machine": machine(), "targets": TARGETS, "sizes": {}}
+              "machine": machine(), "targets": TARGETS, "steps": list(steps), "sizes": {}}
     loads = [loadavg()]
     for size in sizes:
         result["sizes"][str(size)] = bench_size(size, reps=reps, reps_large=reps_large,
-                                                scratch=scratch, keep=keep, smoke=smoke)
+                                                scratch=scratch, keep=keep, smoke=smoke,
+                                                steps=steps)
         loads.append(loadavg())
     result["duration_min"] = round((time.perf_counter() - t0) / 60, 1)
     result["loadavg"] = {"min": min(loads), "max": max(loads)}
     out.mkdir(parents=True, exist_ok=True)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    if partial:
+        stamp += "-" + "-".join(s for s in STEPS if s in steps)
     text = json.dumps(result, indent=1, default=str)
     (out / f"{stamp}.json").write_text(text, encoding="utf-8")
-    (out / "latest.json").write_text(text, encoding="utf-8")
     table = markdown(result)
-    (out / "latest.md").write_text(table, encoding="utf-8")
-    if readme is not None:
-        update_readme(table, readme)
+    if partial:
+        (out / f"{stamp}.md").write_text(table, encoding="utf-8")
+        log("partial run (--steps): latest.json, latest.md and the README are left alone")
+    else:
+        (out / "latest.json").write_text(text, encoding="utf-8")
+        (out / "latest.md").write_text(table, encoding="utf-8")
+        if readme is not None:
+            update_readme(table, readme)
     if not keep and scratch == DEFAULT_SCRATCH and not any(scratch.iterdir()):
         scratch.rmdir()
     log(f"done in {result['duration_min']} min: {out / (stamp + '.json')}")
@@ -490,14 +645,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="total complaint rows per workload, comma-separated")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each measure")
     parser.add_argument("--reps-large", type=int, default=2,
-                        help=f"repetitions of the stages and the full run from "
-                             f"{LARGE:,} rows on (they take minutes each)")
+                        help=f"repetitions of the stages, the full run and the validation "
+                             f"paths from {LARGE:,} rows on (they take minutes each)")
     parser.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument("--readme", type=Path, default=README,
                         help="README whose results block is replaced ('-' for none)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch data")
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help="measures to run, comma-separated (default: all): "
+                             + ", ".join(STEPS) + " (catalogue needs flow); a partial run "
+                             "writes <timestamp>-<steps>.json only")
     args = parser.parse_args(argv)
+    steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     readme = None if str(args.readme) == "-" else args.readme
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -505,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     for var in ("PREFECT_API_URL", "SATUDATA_HOME", "SATUDATA_FEEDS"):
         os.environ.pop(var, None)
     run(sizes, reps=args.reps, reps_large=args.reps_large, scratch=args.scratch,
-        out=args.out, keep=args.keep, readme=readme)
+        out=args.out, keep=args.keep, readme=readme, steps=steps)
     return 0
 
 

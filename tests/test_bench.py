@@ -15,6 +15,12 @@ MEASURES = [
     "noop_run_s", "incremental_run_s", "prefect_empty_flow_s", "catalogue_cold_s",
     "catalogue_warm_s", "ingest_vs_duckdb", "ingest_vs_pandas", "validation_vs_ingest",
     "incremental_vs_full",
+    # Great Expectations' SQL path against its pandas path (bench/validation_paths.py)
+    *[f"validation_{path}_{group}_{what}" for path in ("sql", "pandas")
+      for group in ("month", "year")
+      for what in ("s", "s_per_m", "fixed_s", "peak_mb", "setup_s")],
+    "validation_pandas_month_materialise_s_per_m", "validation_pandas_year_materialise_s_per_m",
+    "validation_pandas_vs_sql_month", "validation_pandas_vs_sql_year",
 ]
 
 
@@ -45,9 +51,26 @@ def test_bench_smoke_writes_every_measure_and_the_table(prefect_harness, tmp_pat
     assert runs["catalogue"][0]["dataframes"] >= 1
     assert saved["machine"]["nproc"] and saved["machine"]["versions"]["duckdb"]
 
+    # Both validation paths ran every batch (8 regencies, one month), gave the same result
+    # on each, clean or broken, and the broken ones failed.
+    for group in ("month", "year"):
+        for path in ("sql", "pandas"):
+            (one,) = runs["validation"][group][path]
+            assert one["batches"] == 8 and one["rows"] == full["rows"]
+        agreed = size["validation_agreement"][group]
+        assert agreed["agree"], agreed["disagreements"]
+        assert agreed["defects_found"], agreed["defects_missed"]
+        assert agreed["batches"] == 8 + 2 and not agreed["not_comparable"]
+        assert not agreed["clean_batches_failed"]
+        assert len(agreed["checks_failed"]["broken"]) == 10          # all but two rules
+        assert agreed["checks_failed"]["broken_schema"] == [
+            "#1 expect_table_columns_to_match_set"]
+
     text = readme.read_text()
     assert text.startswith("# Benchmark\n\nText that stays.\n")
     assert bench_run.MARK_BEGIN in text and bench_run.MARK_END in text
     assert "| measure | 2,000 rows |" in text
     assert "| ingest / DuckDB baseline | ≤ 1.5 |" in text
+    assert "| validation, pandas path / SQL path, one batch per file | < 1 to switch |" in text
+    assert "2,000 rows, per file: yes (10 batches × 12 expectations; the broken batch" in text
     assert not (tmp_path / "scratch" / "2000").exists()          # scratch data removed
