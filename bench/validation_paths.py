@@ -65,7 +65,7 @@ def _norm(query: str) -> str:
     return " ".join(query.split()).lower()
 
 
-def _closed_before_received(gx: Any, meta: dict, severity: str) -> list:
+def _closed_before_received(gx: Any, meta: dict, severity: str, params: dict) -> list:
     # where diselesaikan_pada < diterima_pada: NULL on either side is not a row (SQL's
     # comparison is NULL), so rows missing either value are ignored.
     return [gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
@@ -73,7 +73,7 @@ def _closed_before_received(gx: Any, meta: dict, severity: str) -> list:
         ignore_row_if="either_value_is_missing", severity=severity, meta=meta)]
 
 
-def _closing_time_matches_status(gx: Any, meta: dict, severity: str) -> list:
+def _closing_time_matches_status(gx: Any, meta: dict, severity: str, params: dict) -> list:
     # where (status = 'selesai') <> (diselesaikan_pada is not null): a selesai ticket
     # without closing time, or another status with one. A NULL status makes the SQL
     # comparison NULL (not a row): the second part excludes it explicitly, since pandas'
@@ -98,8 +98,30 @@ CLOSED_BEFORE = _norm("select nomor_tiket, diterima_pada, diselesaikan_pada from
                       "where diselesaikan_pada < diterima_pada")
 CLOSING_VS_STATUS = _norm("select nomor_tiket, status, diselesaikan_pada from {batch} "
                           "where (status = 'selesai') <> (diselesaikan_pada is not null)")
+# The region-code rules: an anti-join against the warehouse's reference list of the batch's
+# regency; on pandas, the same list (the caller's params) as a value set. NULLs are not rows
+# in either.
+KECAMATAN_IN_REGENCY = _norm(
+    "select nomor_tiket, kode_kecamatan from {batch} where kode_kecamatan is not null and "
+    "(_regency, kode_kecamatan) not in (select kode_kabupaten_kota, kode_wilayah from "
+    "reference.wilayah_kecamatan)")
+DESA_IN_REGENCY = _norm(
+    "select nomor_tiket, kode_desa_kelurahan from {batch} where kode_desa_kelurahan is not "
+    "null and (_regency, kode_desa_kelurahan) not in (select kode_kabupaten_kota, "
+    "kode_wilayah from reference.wilayah_desa_kelurahan)")
+
+
+def _in_regency(column: str, param: str):
+    def build(gx: Any, meta: dict, severity: str, params: dict) -> list:
+        return [gx.expectations.ExpectColumnValuesToBeInSet(
+            column=column, value_set=list(params[param]), severity=severity, meta=meta)]
+    return build
+
+
 QUERY_RULES = {CLOSED_BEFORE: _closed_before_received,
-               CLOSING_VS_STATUS: _closing_time_matches_status}
+               CLOSING_VS_STATUS: _closing_time_matches_status,
+               KECAMATAN_IN_REGENCY: _in_regency("kode_kecamatan", "kecamatan"),
+               DESA_IN_REGENCY: _in_regency("kode_desa_kelurahan", "desa_kelurahan")}
 
 
 # --- one expectation's outcome, either path -------------------------------------------------
@@ -182,7 +204,8 @@ class PandasValidator:
                 if build is None:
                     skipped.append(spec.index)
                     continue
-                expectations += build(gx, {"satudata_index": spec.index}, spec.severity)
+                expectations += build(gx, {"satudata_index": spec.index}, spec.severity,
+                                      params)
             else:
                 expectations.append(q._build_expectation(gx, spec, dataset))
         self.not_comparable = skipped
@@ -377,9 +400,8 @@ DEFECTS = [   # (SQL assignment, (expectation, column) or ("query", its text) or
      ("expect_column_values_to_be_in_set", "status")),
     # a NULL status: the in-set rule ignores it, and so must the status query rule
     ("status = null", None),
-    ("kode_kecamatan = '36.99.010'", ("expect_column_values_to_be_in_set", "kode_kecamatan")),
-    ("kode_desa_kelurahan = '36.99.010.2001'",
-     ("expect_column_values_to_be_in_set", "kode_desa_kelurahan")),
+    ("kode_kecamatan = '36.99.010'", ("query", KECAMATAN_IN_REGENCY)),
+    ("kode_desa_kelurahan = '36.99.010.2001'", ("query", DESA_IN_REGENCY)),
     ("status = 'selesai', diselesaikan_pada = diterima_pada - interval 1 day",
      ("query", CLOSED_BEFORE)),
     ("status = 'selesai', diselesaikan_pada = null", ("query", CLOSING_VS_STATUS)),

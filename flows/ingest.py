@@ -265,7 +265,8 @@ def _load_batch(
     src_table = f"{_scratch(con)}.src_{received.batch_id}"
     table = batch_table(received)
     name = received.path.name
-    read_file(con, feed, received.snapshot, src_table, name)
+    with timing.timed("ingest.load.read"):
+        read_file(con, feed, received.snapshot, src_table, name)
     try:
         headers = [r[0] for r in con.execute(f"describe {src_table}").fetchall()]
         headers = [h for h in headers if h != "_row_number"]
@@ -317,14 +318,17 @@ def _load_batch(
         cols = ", ".join(values[c] for c in spec.column_names)
         # The source table is in file order (reading and filtering keep insertion order),
         # so the batch is too, without sorting.
-        con.execute(
-            f"insert into {table} select {cols}, "
-            f"?, ?, ?, ?, _row_number, ? from {src_table} where {where}",
-            [received.batch_id, feed.id, feed.regency, received.sha256, received.received_at],
-        )
+        with timing.timed("ingest.load.type"):
+            con.execute(
+                f"insert into {table} select {cols}, "
+                f"?, ?, ?, ?, _row_number, ? from {src_table} where {where}",
+                [received.batch_id, feed.id, feed.regency, received.sha256,
+                 received.received_at],
+            )
         try:
-            rows = _raise_on_bad_values(con, feed, spec, name, mapping, src_table, where,
-                                        raw_of, typed_of, table)
+            with timing.timed("ingest.load.check"):
+                rows = _raise_on_bad_values(con, feed, spec, name, mapping, src_table, where,
+                                            raw_of, typed_of, table)
         except SubmissionError:
             con.execute(f"drop table if exists {table}")
             raise

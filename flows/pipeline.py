@@ -136,20 +136,23 @@ def _accept(settings: Settings, con, run_id: str, feed: Feed, spec: DatasetSpec,
     with timing.timed("ingest.accept"):
         con.execute("begin transaction")
         try:
-            if spec.replace_by:
-                slices = ", ".join(spec.replace_by)
-                con.execute(
-                    f"delete from {raw} where _regency = ? and ({slices}) in "
-                    f"(select distinct {slices} from {table})",
-                    [feed.regency],
-                )
-            else:
-                con.execute(f"delete from {raw} where _regency = ?", [feed.regency])
-            con.execute(f"insert into {raw} by name select * from {table}")
+            with timing.timed("ingest.accept.delete"):
+                if spec.replace_by:
+                    slices = ", ".join(spec.replace_by)
+                    con.execute(
+                        f"delete from {raw} where _regency = ? and ({slices}) in "
+                        f"(select distinct {slices} from {table})",
+                        [feed.regency],
+                    )
+                else:
+                    con.execute(f"delete from {raw} where _regency = ?", [feed.regency])
+            with timing.timed("ingest.accept.insert"):
+                con.execute(f"insert into {raw} by name select * from {table}")
             sid = _record_submission(con, run_id, feed, received, rows, "accepted", None,
                                      periods, reprocessed)
             _record_quality(con, sid, verdict)
-            con.execute("commit")
+            with timing.timed("ingest.accept.commit"):
+                con.execute("commit")
         except Exception:
             con.execute("rollback")
             raise

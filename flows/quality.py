@@ -434,7 +434,9 @@ class Validator:
         connections (its persisted one, and the datasource's own, which probes the table).
         The warehouse's own catalog stays on it, so suite queries can still name
         ``reference.<table>``."""
-        path = (f"{catalog}.{schema or 'main'},{self._catalog}.main" if catalog
+        # The database's own catalog first: DuckDB resolves `reference.<table>` against
+        # the first catalog on the path.
+        path = (f"{self._catalog}.main,{catalog}.{schema or 'main'}" if catalog
                 else schema or "main")
         self._path = "SET search_path = '{}'".format(path.replace("'", "''"))
         self._connection.exec_driver_sql(self._path)

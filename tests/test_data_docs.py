@@ -58,13 +58,26 @@ def _batch(con: duckdb.DuckDBPyConnection, table: str, status_2: str) -> None:
     con.execute(f"""create table {table} (nomor_tiket varchar, diterima_pada timestamp,
         diselesaikan_pada timestamp, kanal varchar, kategori varchar, kode_kecamatan varchar,
         kode_desa_kelurahan varchar, status varchar, nama_pelapor varchar,
-        nik_pelapor varchar, telepon_pelapor varchar, email_pelapor varchar)""")
-    con.executemany(f"insert into {table} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        nik_pelapor varchar, telepon_pelapor varchar, email_pelapor varchar,
+        _regency varchar)""")
+    con.executemany(f"insert into {table} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         ("TNG-1", "2024-03-01 08:00", "2024-03-02 09:00", "web", "sampah", "36.71.01",
-         "36.71.01.1001", "selesai", NAME, NIK, PHONE, EMAIL),
+         "36.71.01.1001", "selesai", NAME, NIK, PHONE, EMAIL, "36.71"),
         ("TNG-2", "2024-03-03 10:00", None, "telepon", "banjir", "36.71.02",
-         "36.71.02.1002", status_2, "Budi Santoso", NIK_2, PHONE_2, "budi@example.org"),
+         "36.71.02.1002", status_2, "Budi Santoso", NIK_2, PHONE_2, "budi@example.org",
+         "36.71"),
     ])
+
+
+def _reference(con: duckdb.DuckDBPyConnection) -> None:
+    """The reference lists the suite's region-code rules read (as the warehouse has them)."""
+    con.execute("create schema reference")
+    for name, codes in (("wilayah_kecamatan", PARAMS["kecamatan"]),
+                        ("wilayah_desa_kelurahan", PARAMS["desa_kelurahan"])):
+        con.execute(f"create table reference.{name} (kode_wilayah varchar, "
+                    "kode_kabupaten_kota varchar)")
+        con.executemany(f"insert into reference.{name} values (?, '36.71')",
+                        [(c,) for c in codes])
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +90,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict:
         encoding="utf-8")
     database = base / "warehouse.duckdb"
     con = duckdb.connect(str(database))
+    _reference(con)
     # status of ticket 2: the regency pasted the reporter's contact details into it.
     _batch(con, "bad", f"hubungi {PHONE_2} / {EMAIL} NIK {NIK_2}")
     _batch(con, "good", "proses")
@@ -337,7 +351,7 @@ def test_docs_work_offline_in_a_browser(built: dict, tmp_path: Path) -> None:
             page.locator("#Expectation-Suites-tab").click()
             page.locator("#Expectation-Suites tr.clickable-row", has_text="aduan").click()
             page.wait_for_url("**/expectations/aduan.html")
-            assert "{param: kecamatan}" in page.inner_text("body")
+            assert "kode_desa_kelurahan" in page.inner_text("body")
         finally:
             browser.close()
     assert outside == [] and errors == []
