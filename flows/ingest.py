@@ -20,7 +20,13 @@ from pathlib import Path
 import duckdb
 
 from flows import timing
-from flows.readers import SubmissionError, header_key, read_file
+from flows.readers import (
+    SubmissionError,
+    _check_headers,
+    header_key,
+    read_csv_source,
+    read_file,
+)
 from flows.registry import DatasetSpec, Feed
 from flows.warehouse import create_dataset_table_sql
 
@@ -259,76 +265,176 @@ def drop_batch(con: duckdb.DuckDBPyConnection, received: Received) -> None:
 def _load_batch(
     con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec, received: Received
 ) -> tuple[str, int]:
-    # The file as delivered is read into memory (text columns, never written to the
-    # warehouse file); then one aggregate query checks every column at once, and one
-    # INSERT types the rows straight into the batch table, in file order.
-    src_table = f"{_scratch(con)}.src_{received.batch_id}"
+    _scratch(con)
     table = batch_table(received)
+    if feed.format == "csv":
+        rows = _load_csv_streaming(con, feed, spec, received, table)
+        if rows is not None:
+            return table, rows
+    return _load_materialised(con, feed, spec, received, table)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a file's columns become the batch's: SQL over the delivered text columns."""
+
+    mapping: dict            # canonical column -> source header
+    where: str               # keeps data rows (not blank lines, not the regency's totals)
+    raw_of: dict             # canonical column -> its text as delivered (value maps applied)
+    typed_of: dict           # canonical column -> its typed value
+    values: dict             # canonical column -> what the batch stores
+
+
+def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
+          raw_ref=None) -> _Plan:
+    """`raw_ref(column, text_sql)`, if given, names the text of a column (an alias of a
+    subquery) in the typed expressions instead of repeating the text's SQL."""
+    mapping = map_headers(feed, spec, name, headers)
+    # Rows that are not data: blank lines and the regency's own total rows.
+    filters = []
+    present = [_quote_ident(h) for h in headers]
+    if present:
+        # A row is kept when some value is not blank. A CASE stops at the first
+        # non-blank value (a row's first column, mostly); NOT (... AND ...) would
+        # trim every column of every row.
+        filters.append("case " + " ".join(f"when trim({c}) <> '' then true"
+                                          for c in present) + " else false end")
+    for col, pattern in feed.skip_rows_matching.items():
+        src = mapping.get(col, col)
+        if header_key(src) not in {header_key(h) for h in headers}:
+            raise SubmissionError(
+                f"{name}: skip_rows_matching names column '{col}', which the file lacks"
+            )
+        filters.append(
+            f"not coalesce(regexp_matches(trim({_quote_ident(src)}), "
+            f"{_sql_literal(pattern)}), false)"
+        )
+    where = " and ".join(filters) or "true"
+
+    raw_of: dict[str, str] = {}
+    typed_of: dict[str, str] = {}
+    for c in spec.columns:
+        if c.name in mapping:
+            raw = _quote_ident(mapping[c.name])
+            if c.name in feed.values:
+                raw = _value_map_expr(raw, feed.values[c.name])
+            raw_of[c.name] = raw
+            typed_of[c.name] = _typed_expr(feed, c.type, raw_ref(c.name, raw) if raw_ref
+                                           else raw)
+        elif c.name == spec.regency_column:
+            # A regency's own file need not say which regency it is.
+            typed_of[c.name] = _sql_literal(feed.regency)
+        else:
+            typed_of[c.name] = "null"
+    # Name-style feeds carry the region's name in the code column: keep it as the name.
+    values = dict(typed_of)
+    if feed.region_code == "name":
+        code_col = next((c.name for c in spec.columns if c.type == "region_code"), None)
+        if code_col in raw_of and "nama_wilayah" in spec.column_names:
+            code_raw = raw_ref(code_col, raw_of[code_col]) if raw_ref else raw_of[code_col]
+            values["nama_wilayah"] = f"coalesce({typed_of['nama_wilayah']}, {code_raw})"
+    return _Plan(mapping, where, raw_of, typed_of, values)
+
+
+def _load_csv_streaming(con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec,
+                        received: Received, table: str) -> int | None:
+    """The fast path for a CSV file: one pass from DuckDB's CSV reader through typing into
+    the batch table, with every check of `_raise_on_bad_values` folded into one flag per
+    row. The text as delivered is never materialised (that alone cost ~0.8 µs a row, half
+    of reading the file). Returns the number of rows, or None when the file cannot be
+    read this way or some row is flagged: the caller then loads it the thorough way
+    (`_load_materialised`), which finds and names every problem."""
+    name = received.path.name
+    try:
+        with read_csv_source(feed, received.snapshot, name) as (relation, params):
+            with timing.timed("ingest.load.read"):
+                headers = [r[0] for r in con.execute(
+                    f"describe select * from {relation}", params).fetchall()]
+            headers = [h for h in headers if h != "_row_number"]
+            _check_headers(name, headers)
+            texts: dict[str, str] = {}
+
+            def alias(column: str, _sql: str) -> str:
+                return texts.setdefault(column, f"_r{len(texts)}")
+
+            plan = _plan(feed, spec, name, headers, raw_ref=alias)
+            for column in plan.raw_of:
+                alias(column, "")
+            regency = _sql_literal(feed.regency)
+            regency_prefix = _sql_literal(feed.regency + ".")
+            flags = []
+            for c in spec.columns:
+                if c.name not in plan.mapping:
+                    continue
+                r = texts[c.name]
+                if c.type != "text":
+                    flags.append(f"(trim({r}) <> '' and {c.name} is null)")
+                if c.required:
+                    flags.append(f"({r} is null or trim({r}) = '')")
+                if c.type == "text":
+                    flags.append(f"regexp_matches({r}, {_sql_literal(FORMULA_PATTERN)})")
+                if c.type == "region_code":
+                    flags.append(f"({c.name} <> {regency} and not starts_with({c.name}, "
+                                 f"{regency_prefix}) and starts_with({c.name}, '36.'))")
+            text_cols = ", ".join(f"{plan.raw_of[c]} as {a}" for c, a in texts.items())
+            typed_cols = ", ".join(f"{plan.values[c]} as {c}" for c in spec.column_names)
+            con.execute(create_dataset_table_sql(table, spec, replace=True))
+            con.execute(f"alter table {table} add column _flagged boolean")
+            with timing.timed("ingest.load.type"):
+                # innermost: the data rows' texts; then their typed values; then the
+                # batch row with its flag (each level names the one below it, so no
+                # typed value is computed twice)
+                con.execute(
+                    f"insert into {table} select {', '.join(spec.column_names)}, "
+                    f"?, ?, ?, ?, _row_number, ?, {' or '.join(flags) or 'false'} "
+                    f"from (select *, {typed_cols} from (select {text_cols}"
+                    f"{', ' if text_cols else ''}_row_number from {relation} "
+                    f"where {plan.where}))",
+                    [received.batch_id, feed.id, feed.regency, received.sha256,
+                     received.received_at, *params],
+                )
+    except (duckdb.Error, SubmissionError, OSError):
+        con.execute(f"drop table if exists {table}")
+        return None
+    with timing.timed("ingest.load.check"):
+        rows, flagged = con.execute(
+            f"select count(*), count(*) filter (where _flagged) from {table}").fetchone()
+        if rows == 0 or flagged:
+            con.execute(f"drop table {table}")
+            return None
+        con.execute(f"alter table {table} drop column _flagged")
+    return rows
+
+
+def _load_materialised(con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec,
+                       received: Received, table: str) -> tuple[str, int]:
+    """Every format, and a CSV file the fast path flagged: the file as delivered is read
+    into memory (text columns, never written to the warehouse file); one INSERT types the
+    rows into the batch table, in file order; then `_raise_on_bad_values` checks every
+    column and names each problem with its rows."""
+    src_table = f"{_scratch(con)}.src_{received.batch_id}"
     name = received.path.name
     with timing.timed("ingest.load.read"):
         read_file(con, feed, received.snapshot, src_table, name)
     try:
         headers = [r[0] for r in con.execute(f"describe {src_table}").fetchall()]
         headers = [h for h in headers if h != "_row_number"]
-        mapping = map_headers(feed, spec, name, headers)
-
-        # Rows that are not data: blank lines and the regency's own total rows.
-        filters = []
-        present = [_quote_ident(h) for h in headers]
-        if present:
-            # A row is kept when some value is not blank. A CASE stops at the first
-            # non-blank value (a row's first column, mostly); NOT (... AND ...) would
-            # trim every column of every row.
-            filters.append("case " + " ".join(f"when trim({c}) <> '' then true"
-                                              for c in present) + " else false end")
-        for col, pattern in feed.skip_rows_matching.items():
-            src = mapping.get(col, col)
-            if header_key(src) not in {header_key(h) for h in headers}:
-                raise SubmissionError(
-                    f"{name}: skip_rows_matching names column '{col}', which the file lacks"
-                )
-            filters.append(
-                f"not coalesce(regexp_matches(trim({_quote_ident(src)}), "
-                f"{_sql_literal(pattern)}), false)"
-            )
-        where = " and ".join(filters) or "true"
-
-        raw_of: dict[str, str] = {}     # canonical column -> its text as delivered (SQL)
-        typed_of: dict[str, str] = {}   # canonical column -> its typed value (SQL)
-        for c in spec.columns:
-            if c.name in mapping:
-                raw = _quote_ident(mapping[c.name])
-                if c.name in feed.values:
-                    raw = _value_map_expr(raw, feed.values[c.name])
-                raw_of[c.name] = raw
-                typed_of[c.name] = _typed_expr(feed, c.type, raw)
-            elif c.name == spec.regency_column:
-                # A regency's own file need not say which regency it is.
-                typed_of[c.name] = _sql_literal(feed.regency)
-            else:
-                typed_of[c.name] = "null"
-        # Name-style feeds carry the region's name in the code column: keep it as the name.
-        values = dict(typed_of)
-        if feed.region_code == "name":
-            code_col = next((c.name for c in spec.columns if c.type == "region_code"), None)
-            if code_col in raw_of and "nama_wilayah" in spec.column_names:
-                values["nama_wilayah"] = (f"coalesce({typed_of['nama_wilayah']}, "
-                                          f"{raw_of[code_col]})")
+        plan = _plan(feed, spec, name, headers)
         con.execute(create_dataset_table_sql(table, spec, replace=True))
-        cols = ", ".join(values[c] for c in spec.column_names)
+        cols = ", ".join(plan.values[c] for c in spec.column_names)
         # The source table is in file order (reading and filtering keep insertion order),
         # so the batch is too, without sorting.
         with timing.timed("ingest.load.type"):
             con.execute(
                 f"insert into {table} select {cols}, "
-                f"?, ?, ?, ?, _row_number, ? from {src_table} where {where}",
+                f"?, ?, ?, ?, _row_number, ? from {src_table} where {plan.where}",
                 [received.batch_id, feed.id, feed.regency, received.sha256,
                  received.received_at],
             )
         try:
             with timing.timed("ingest.load.check"):
-                rows = _raise_on_bad_values(con, feed, spec, name, mapping, src_table, where,
-                                            raw_of, typed_of, table)
+                rows = _raise_on_bad_values(con, feed, spec, name, plan.mapping, src_table,
+                                            plan.where, plan.raw_of, plan.typed_of, table)
         except SubmissionError:
             con.execute(f"drop table if exists {table}")
             raise

@@ -14,6 +14,8 @@ import datetime as dt
 import json
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -168,9 +170,17 @@ def _check_header(path: Path, name: str, delimiter: str, quote: str) -> None:
     _check_headers(name, [h.strip() for h in header])
 
 
-def read_csv(
-    con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str, name: str
-) -> None:
+CSV_RELATION = """(select *, row_number() over () as _row_number
+    from read_csv(?, delim = ?, quote = ?, header = true, all_varchar = true,
+                  null_padding = false, strict_mode = true, skip = ?))"""
+
+
+@contextmanager
+def read_csv_source(feed: Feed, path: Path, name: str) -> Iterator[tuple[str, list]]:
+    """The received CSV file as a DuckDB relation (SQL and its parameters): its columns are
+    the file's headers, all text, plus `_row_number`. Refuses what is not a text table;
+    a file in another encoding, or with mixed line endings, is rewritten to UTF-8 in a
+    temporary file first, removed on exit. Nothing is read until the SQL runs."""
     opts = feed.options
     encoding = str(opts.get("encoding", "utf-8")).lower().replace("_", "-")
     source = path
@@ -180,61 +190,58 @@ def read_csv(
     _refuse_non_text(path, name)
     with open(path, "rb") as f:
         head = f.read(1 << 16)
-    if encoding not in ("utf-8", "utf8") or _mixed_newlines(head):
-        # DuckDB reads UTF-8 with one kind of line ending; other encodings (cp1252 from
-        # Windows Excel) and mixed CRLF/LF/CR endings are rewritten first, in chunks, so
-        # memory stays flat on large files.
-        tmp = Path(tempfile.mkstemp(suffix=".csv")[1])
-        try:
-            decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-        except LookupError:
-            tmp.unlink(missing_ok=True)
-            raise SubmissionError(
-                f"{name}: feed '{feed.id}' declares unknown encoding '{encoding}'"
-            ) from None
-        try:
-            _rewrite_utf8_lf(path, tmp, decoder)
-        except UnicodeDecodeError as e:
-            tmp.unlink(missing_ok=True)
-            raise SubmissionError(f"{name}: not valid {encoding} text at byte {e.start}"
-                                  ) from None
-        source = tmp
-    _check_header(source, name, str(opts.get("delimiter", ",")), str(opts.get("quote", '"')))
     try:
-        con.execute(
-            f"""
-            create or replace table {table} as
-            select *, row_number() over () as _row_number
-            from read_csv(?, delim = ?, quote = ?, header = true, all_varchar = true,
-                          null_padding = false, strict_mode = true,
-                          skip = ?)
-            """,
-            [
-                str(source),
-                str(opts.get("delimiter", ",")),
-                str(opts.get("quote", '"')),
-                int(opts.get("skip_lines", 0)),
-            ],
-        )
-    except duckdb.Error as e:
-        full = str(e)
-        if "invalid unicode" in full.lower():
-            line = re.search(r"CSV Error on Line: (\d+)", full)
-            where = f" (line {line.group(1)})" if line else ""
-            raise SubmissionError(
-                f"{name}: not valid UTF-8 text{where}. If the regency saves from Windows "
-                f"Excel, set options.encoding: cp1252 on feed '{feed.id}'"
-            ) from None
-        hint = ""
-        if "sniffing" in full or "Expected Number of Columns" in full:
-            hint = (f"; check that every row has as many fields as the header, separated by "
-                    f"{opts.get('delimiter', ',')!r}, and that the file is not cut short")
-        raise SubmissionError(
-            f"{name}: cannot be read as CSV: {_csv_reason(full, source, name)}{hint}"
-        ) from None
+        if encoding not in ("utf-8", "utf8") or _mixed_newlines(head):
+            # DuckDB reads UTF-8 with one kind of line ending; other encodings (cp1252 from
+            # Windows Excel) and mixed CRLF/LF/CR endings are rewritten first, in chunks,
+            # so memory stays flat on large files.
+            tmp = Path(tempfile.mkstemp(suffix=".csv")[1])
+            try:
+                decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+            except LookupError:
+                raise SubmissionError(
+                    f"{name}: feed '{feed.id}' declares unknown encoding '{encoding}'"
+                ) from None
+            try:
+                _rewrite_utf8_lf(path, tmp, decoder)
+            except UnicodeDecodeError as e:
+                raise SubmissionError(f"{name}: not valid {encoding} text at byte {e.start}"
+                                      ) from None
+            source = tmp
+        _check_header(source, name, str(opts.get("delimiter", ",")),
+                      str(opts.get("quote", '"')))
+        yield CSV_RELATION, [str(source), str(opts.get("delimiter", ",")),
+                             str(opts.get("quote", '"')), int(opts.get("skip_lines", 0))]
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+def read_csv(
+    con: duckdb.DuckDBPyConnection, feed: Feed, path: Path, table: str, name: str
+) -> None:
+    opts = feed.options
+    with read_csv_source(feed, path, name) as (relation, params):
+        try:
+            con.execute(f"create or replace table {table} as select * from {relation}",
+                        params)
+        except duckdb.Error as e:
+            full = str(e)
+            if "invalid unicode" in full.lower():
+                line = re.search(r"CSV Error on Line: (\d+)", full)
+                where = f" (line {line.group(1)})" if line else ""
+                raise SubmissionError(
+                    f"{name}: not valid UTF-8 text{where}. If the regency saves from Windows "
+                    f"Excel, set options.encoding: cp1252 on feed '{feed.id}'"
+                ) from None
+            hint = ""
+            if "sniffing" in full or "Expected Number of Columns" in full:
+                hint = (f"; check that every row has as many fields as the header, separated "
+                        f"by {opts.get('delimiter', ',')!r}, and that the file is not cut short")
+            raise SubmissionError(
+                f"{name}: cannot be read as CSV: {_csv_reason(full, Path(params[0]), name)}"
+                f"{hint}"
+            ) from None
     headers = [r[0] for r in con.execute(f"describe {table}").fetchall()][:-1]
     _check_headers(name, headers)
 
