@@ -125,6 +125,9 @@ def stages(work: dict, home: str) -> dict:
         known = pipeline._known_hashes(settings)
         out["setup_s"] = time.perf_counter() - t0
         run_id = "bench-stages"
+        # as the flow does: one GX validator for every feed, closed before dbt
+        validation = pipeline.shared_validation(settings)
+        validation.__enter__()
         for feed in registry.feeds:
             spec = registry.datasets[feed.dataset]
             before = timing.totals()
@@ -147,6 +150,9 @@ def stages(work: dict, home: str) -> dict:
                 "load_s": delta("ingest.load"), "validate_s": delta("validate"),
                 "reasons": summary.reasons[:3],
             }
+        t = time.perf_counter()
+        validation.__exit__(None, None, None)
+        out["ingest_close_s"] = time.perf_counter() - t   # the final checkpoint
         t = time.perf_counter()
         dbt = pipeline.dbt_build.fn(settings)
         out["dbt_s"] = time.perf_counter() - t

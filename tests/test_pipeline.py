@@ -195,6 +195,34 @@ def test_bad_file_is_quarantined_and_the_last_good_data_stays(prefect_harness, t
     shutil.rmtree(tmp_path / "home", ignore_errors=True)
 
 
+def test_a_revision_in_the_same_run_replaces_the_original(prefect_harness, tmp_path,
+                                                          monkeypatch):
+    """A regency's first delivery holds a file and, later in the same folder, its
+    revision of the same period: both are accepted in one run (one transaction, batch by
+    batch in the order received), and only the revision's figures remain."""
+    from flows.pipeline import pipeline
+
+    feeds = copy_sample_data(tmp_path / "data")
+    monkeypatch.setenv("SATUDATA_FEEDS", str(feeds))
+    monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
+    landing = tmp_path / "data" / "landing" / "36.73" / "penduduk"
+    good = (landing / "penduduk_2024s2.csv").read_text(encoding="cp1252")
+    (landing / "penduduk_2024s2_revisi.csv").write_text(
+        good.replace("387.152", "387.153").replace("759.929", "759.930"), encoding="cp1252")
+    result = pipeline(regency="36.73", dataset="penduduk")
+    (summary,) = result["feeds"]
+    assert (summary["accepted"], summary["quarantined"]) == (3, 0)
+    with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as con:
+        totals = con.execute("select periode, jumlah_penduduk from raw.penduduk "
+                             "order by periode").fetchall()
+        accepted = con.execute("select file_name from meta.submissions where status = "
+                               "'accepted' order by received_at, file_name").fetchall()
+    assert totals == [("2020", 692101), ("2024-S2", 759930)]
+    assert [a[0] for a in accepted] == ["penduduk_2020.csv", "penduduk_2024s2.csv",
+                                        "penduduk_2024s2_revisi.csv"]
+    shutil.rmtree(tmp_path / "home", ignore_errors=True)
+
+
 def test_catalogue_shows_the_published_dataset_with_its_downloads(sample_run, monkeypatch):
     """AppTest on the site the real pipeline published (not a fixture)."""
     import streamlit as st
