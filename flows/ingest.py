@@ -53,7 +53,32 @@ class Received:
 
 
 _DIGESTS: dict[tuple, str] = {}   # (path, inode, size, mtime, ctime) -> sha256
-_DIGESTS_MAX = 4096
+_DIGESTS_MAX = 16384
+
+
+def load_digests(cache: Path) -> None:
+    """Digests remembered by earlier runs (`save_digests`): a run that finds every landing
+    file unchanged hashes nothing (1.8 GB of complaint files took ~3 s a run)."""
+    try:
+        entries = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, list) and len(entry) == 6 and len(_DIGESTS) < _DIGESTS_MAX:
+            _DIGESTS[tuple(entry[:5])] = str(entry[5])
+
+
+def save_digests(cache: Path) -> None:
+    """Keep the digests of files that still exist, for the next run (written aside and
+    renamed). A file that changed in any way has a new change time, so its entry no
+    longer matches and it is hashed again."""
+    entries = [[*key, digest] for key, digest in _DIGESTS.items() if os.path.exists(key[0])]
+    tmp = cache.with_name(cache.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(entries), encoding="utf-8")
+        os.replace(tmp, cache)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def sha256_of(path: Path) -> str:

@@ -32,7 +32,16 @@ from flows import alerts, timing, transform
 from flows import publish as publishing
 from flows.backfill import PeriodRange, Snapshot, batch_periods, period_sql, snapshots
 from flows.channels import fetch
-from flows.ingest import SCRATCH, Received, drop_batch, load_batch, sha256_of, snapshot
+from flows.ingest import (
+    SCRATCH,
+    Received,
+    drop_batch,
+    load_batch,
+    load_digests,
+    save_digests,
+    sha256_of,
+    snapshot,
+)
 from flows.locking import run_lock
 from flows.readers import SubmissionError
 from flows.registry import DatasetSpec, Feed, Registry, load_registry
@@ -82,6 +91,8 @@ class RunSummary:
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
+
+DIGEST_CACHE = ".sha256-cache.json"   # in $SATUDATA_HOME: flows.ingest.save_digests
 
 SUBMISSION_COLUMNS = ("submission_id, run_id, feed_id, regency, dataset, file_name, source, "
                       "sha256, bytes, received_at, rows, status, reason, periods, reprocessed")
@@ -639,6 +650,8 @@ def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
     with exponential backoff. Loading and validation then run feed by feed, because
     the warehouse has a single writer."""
     known = _known_hashes(settings)
+    digests = settings.home / DIGEST_CACHE
+    load_digests(digests)
     futures = {}
     for feed in feeds:
         task_ = receive_feed
@@ -648,6 +661,9 @@ def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
             task_ = receive_feed.with_options(
                 retries=retries, retry_delay_seconds=[delay * 2**i for i in range(retries)])
         futures[feed.id] = task_.submit(settings, feed, known)
+    for future in futures.values():
+        future.wait()
+    save_digests(digests)
     for feed in feeds:
         try:
             received, skipped = futures[feed.id].result()

@@ -283,3 +283,31 @@ def test_a_flagged_csv_file_is_reported_by_the_thorough_path(warehouse, tmp_path
                     "3673;Kota Serang;2024-S1;1.000;=SUM(A1);2.100\n"
     with pytest.raises(SubmissionError, match=r"row 2: '=SUM\(A1\)'"):
         ingest(warehouse, tmp_path, feed, spec, "p.csv", body)
+
+
+def test_digests_are_remembered_across_runs_until_the_file_changes(tmp_path, monkeypatch):
+    """A later run does not hash an unchanged landing file again; any change to the file
+    (new change time) makes it hashed again."""
+    import hashlib
+    import time
+
+    from flows import ingest as ingest_module
+
+    path = tmp_path / "aduan_2024_01.csv"
+    path.write_text("nomor_tiket\nA-1\n", encoding="utf-8")
+    cache = tmp_path / ".sha256-cache.json"
+    first = ingest_module.sha256_of(path)
+    assert first == hashlib.sha256(path.read_bytes()).hexdigest()
+    ingest_module.save_digests(cache)
+
+    monkeypatch.setattr(ingest_module, "_DIGESTS", {})          # a new process
+    ingest_module.load_digests(cache)
+    calls = []
+    real = ingest_module._sha256_of
+    monkeypatch.setattr(ingest_module, "_sha256_of", lambda p: calls.append(p) or real(p))
+    assert ingest_module.sha256_of(path) == first and calls == []
+
+    time.sleep(0.01)
+    path.write_text("nomor_tiket\nA-2\n", encoding="utf-8")      # same size, new content
+    assert ingest_module.sha256_of(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert calls == [path]
