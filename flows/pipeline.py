@@ -441,7 +441,7 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
         for w in verdict.warnings:
             logger.warning("%s %s: warning: %s", feed.id, name, redact(w.message))
     else:
-        stored = f"feed {feed.id}: {name}: {verdict.reason()}"
+        stored = f"feed {feed.id}: {name}: {verdict.reason(subject='the file')}"
         reason = redact(stored)
         logger.warning("quarantined %s: %s", name, reason)
         _quarantine(settings, con, run_id, feed, item, stored, rows, verdict, periods,

@@ -85,12 +85,15 @@ class Verdict:
         """Failed warning-severity results (they never reject a batch)."""
         return [r for r in self.results if not r.success and r.severity == "warning"]
 
-    def reason(self) -> str:
-        """One readable paragraph: why the batch was rejected (or that it was accepted)."""
+    def reason(self, subject: str | None = None) -> str:
+        """One readable paragraph: why the batch was rejected (or that it was accepted).
+        `subject` names the batch for its reader (the pipeline says "the file": the table
+        it validated is internal); default "Table <table>"."""
+        subject = subject or f"Table {self.table}"
         failures = self.critical_failures
         if not failures:
             text = (
-                f"Table {self.table} passed all critical checks of suite '{self.suite}' "
+                f"{subject} passed all critical checks of suite '{self.suite}' "
                 f"({len(self.results)} checks)."
             )
             if self.warnings:
@@ -100,7 +103,7 @@ class Verdict:
                 text += "."
             return text
         return (
-            f"Table {self.table} was rejected by suite '{self.suite}': "
+            f"{subject} was rejected by suite '{self.suite}': "
             f"{_plural(len(failures), 'critical check')} failed. "
             + "; ".join(f.message for f in failures)
             + "."

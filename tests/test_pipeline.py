@@ -311,3 +311,15 @@ def test_no_personal_data_in_any_published_file(sample_run):
     columns = {c["name"] for d in json.loads((site / "catalog.json").read_text())["datasets"]
                for c in d["columns"]}
     assert not columns & {"nama_pelapor", "nik_pelapor", "telepon_pelapor", "email_pelapor"}
+
+
+def test_quarantine_reasons_speak_of_the_file_not_internal_tables(sample_run):
+    """A data steward reads the reason: it names the file, the column and the rule, never
+    the pipeline's own batch table."""
+    reasons = [r for f in sample_run["first"]["feeds"] for r in f["reasons"]]
+    assert len(reasons) == 2
+    rejected = [r for r in reasons if "rejected by suite" in r]
+    assert rejected and all("the file was rejected by suite 'indikator'" in r.lower()
+                            for r in rejected)
+    assert all("indikator_2024_2025_tambahan.csv" in r for r in rejected)
+    assert not any("sd_scratch" in r or "b_" in r.split(":")[2] for r in reasons)
