@@ -188,9 +188,10 @@ def map_headers(feed: Feed, spec: DatasetSpec, file_name: str, headers: list[str
     return mapping
 
 
-def _typed_expr(feed: Feed, ctype: str, src: str) -> str:
-    """SQL turning the delivered text `src` into the canonical value of `ctype`."""
-    x = f"nullif(trim({src}), '')"
+def _typed_expr(feed: Feed, ctype: str, src: str, *, trimmed: bool = False) -> str:
+    """SQL turning the delivered text `src` into the canonical value of `ctype`
+    (`trimmed`: `src` is already `nullif(trim(text), '')`)."""
+    x = src if trimmed else f"nullif(trim({src}), '')"
     thousands = feed.options.get("thousands")
     decimal = feed.options.get("decimal", ".")
     if ctype == "text":
@@ -319,8 +320,9 @@ class _Plan:
 
 def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
           raw_ref=None) -> _Plan:
-    """`raw_ref(column, text_sql)`, if given, names the text of a column (an alias of a
-    subquery) in the typed expressions instead of repeating the text's SQL."""
+    """`raw_ref(column, text_sql)`, if given, names the trimmed text of a column
+    (`nullif(trim(text), '')`, an alias of a subquery) in the typed expressions, so each
+    value is trimmed once."""
     mapping = map_headers(feed, spec, name, headers)
     # Rows that are not data: blank lines and the regency's own total rows.
     filters = []
@@ -351,8 +353,8 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
             if c.name in feed.values:
                 raw = _value_map_expr(raw, feed.values[c.name])
             raw_of[c.name] = raw
-            typed_of[c.name] = _typed_expr(feed, c.type, raw_ref(c.name, raw) if raw_ref
-                                           else raw)
+            typed_of[c.name] = (_typed_expr(feed, c.type, raw_ref(c.name, raw), trimmed=True)
+                                if raw_ref else _typed_expr(feed, c.type, raw))
         elif c.name == spec.regency_column:
             # A regency's own file need not say which regency it is.
             typed_of[c.name] = _sql_literal(feed.regency)
@@ -363,7 +365,8 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
     if feed.region_code == "name":
         code_col = next((c.name for c in spec.columns if c.type == "region_code"), None)
         if code_col in raw_of and "nama_wilayah" in spec.column_names:
-            code_raw = raw_ref(code_col, raw_of[code_col]) if raw_ref else raw_of[code_col]
+            code_raw = (raw_ref(code_col, raw_of[code_col]) if raw_ref
+                        else f"nullif(trim({raw_of[code_col]}), '')")
             values["nama_wilayah"] = f"coalesce({typed_of['nama_wilayah']}, {code_raw})"
     return _Plan(mapping, where, raw_of, typed_of, values)
 
@@ -398,17 +401,18 @@ def _load_csv_streaming(con: duckdb.DuckDBPyConnection, feed: Feed, spec: Datase
             for c in spec.columns:
                 if c.name not in plan.mapping:
                     continue
-                r = texts[c.name]
+                r = texts[c.name]   # the trimmed text, NULL when blank
                 if c.type != "text":
-                    flags.append(f"(trim({r}) <> '' and {c.name} is null)")
+                    flags.append(f"({r} is not null and {c.name} is null)")
                 if c.required:
-                    flags.append(f"({r} is null or trim({r}) = '')")
+                    flags.append(f"{r} is null")
                 if _formula_checked(c):
                     flags.append(f"regexp_matches({r}, {_sql_literal(FORMULA_PATTERN)})")
                 if c.type == "region_code":
                     flags.append(f"({c.name} <> {regency} and not starts_with({c.name}, "
                                  f"{regency_prefix}) and starts_with({c.name}, '36.'))")
-            text_cols = ", ".join(f"{plan.raw_of[c]} as {a}" for c, a in texts.items())
+            text_cols = ", ".join(f"nullif(trim({plan.raw_of[c]}), '') as {a}"
+                                  for c, a in texts.items())
             typed_cols = ", ".join(f"{plan.values[c]} as {c}" for c in spec.column_names)
             con.execute(create_dataset_table_sql(table, spec, replace=True))
             con.execute(f"alter table {table} add column _flagged boolean")
