@@ -11,7 +11,6 @@ and its sha256; restore verifies each member before anything is put in place.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.publish import sha256_file
 from flows.settings import Settings
 
 MANIFEST = "MANIFEST.json"
@@ -29,14 +29,6 @@ MANIFEST = "MANIFEST.json"
 
 class BackupError(RuntimeError):
     """A backup or restore cannot be done; the message says why and what to do."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _hold_warehouse(path: Path, timeout_s: float) -> duckdb.DuckDBPyConnection:
@@ -70,7 +62,7 @@ def backup(settings: Settings, dest_dir: Path, *, timeout_s: float = 600) -> Pat
         with tarfile.open(tmp, "w") as tar:
             for path in [warehouse, warehouse.with_name(warehouse.name + ".wal")]:
                 if path.exists():
-                    members[path.name] = _sha256(path)
+                    members[path.name] = sha256_file(path)
                     tar.add(path, arcname=path.name)
             for folder in ("raw", "quarantine"):
                 root = settings.home / folder
@@ -79,7 +71,7 @@ def backup(settings: Settings, dest_dir: Path, *, timeout_s: float = 600) -> Pat
                     if path.name.startswith("."):
                         continue     # a snapshot being written
                     arc = path.relative_to(settings.home).as_posix()
-                    members[arc] = _sha256(path)
+                    members[arc] = sha256_file(path)
                     tar.add(path, arcname=arc)
             manifest = json.dumps({"created_at": stamp, "home": str(settings.home),
                                    "members": members}, indent=2).encode()
@@ -119,7 +111,7 @@ def restore(settings: Settings, archive: Path, *, force: bool = False) -> dict:
             tar.extractall(staging, filter="data")   # no absolute paths, links or ../
         for name, digest in members.items():
             path = staging / name
-            if not path.exists() or _sha256(path) != digest:
+            if not path.exists() or sha256_file(path) != digest:
                 raise BackupError(f"{archive}: {name} is missing or damaged (checksum "
                                   "mismatch); nothing was restored")
         settings.home.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ accepted, and nothing here changes `raw`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,8 @@ from pathlib import Path
 import duckdb
 
 from flows import timing
+from flows.publish import sha256_file as _sha256_of
+from flows.publish import write_json_atomic
 from flows.readers import (
     SubmissionError,
     _check_headers,
@@ -73,12 +74,7 @@ def save_digests(cache: Path) -> None:
     renamed). A file that changed in any way has a new change time, so its entry no
     longer matches and it is hashed again."""
     entries = [[*key, digest] for key, digest in _DIGESTS.items() if os.path.exists(key[0])]
-    tmp = cache.with_name(cache.name + ".tmp")
-    try:
-        tmp.write_text(json.dumps(entries), encoding="utf-8")
-        os.replace(tmp, cache)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    write_json_atomic(cache, entries)
 
 
 def sha256_of(path: Path) -> str:
@@ -96,14 +92,6 @@ def sha256_of(path: Path) -> str:
             _DIGESTS.clear()
         _DIGESTS[key] = digest
     return digest
-
-
-def _sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def snapshot(feed: Feed, path: Path, raw_dir: Path, *, source: str | None = None,
@@ -320,7 +308,7 @@ class _Plan:
 
 def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
           raw_ref=None) -> _Plan:
-    """`raw_ref(column, text_sql)`, if given, names the trimmed text of a column
+    """`raw_ref(column)`, if given, names the trimmed text of a column
     (`nullif(trim(text), '')`, an alias of a subquery) in the typed expressions, so each
     value is trimmed once."""
     mapping = map_headers(feed, spec, name, headers)
@@ -353,7 +341,7 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
             if c.name in feed.values:
                 raw = _value_map_expr(raw, feed.values[c.name])
             raw_of[c.name] = raw
-            typed_of[c.name] = (_typed_expr(feed, c.type, raw_ref(c.name, raw), trimmed=True)
+            typed_of[c.name] = (_typed_expr(feed, c.type, raw_ref(c.name), trimmed=True)
                                 if raw_ref else _typed_expr(feed, c.type, raw))
         elif c.name == spec.regency_column:
             # A regency's own file need not say which regency it is.
@@ -365,7 +353,7 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
     if feed.region_code == "name":
         code_col = next((c.name for c in spec.columns if c.type == "region_code"), None)
         if code_col in raw_of and "nama_wilayah" in spec.column_names:
-            code_raw = (raw_ref(code_col, raw_of[code_col]) if raw_ref
+            code_raw = (raw_ref(code_col) if raw_ref
                         else f"nullif(trim({raw_of[code_col]}), '')")
             values["nama_wilayah"] = f"coalesce({typed_of['nama_wilayah']}, {code_raw})"
     return _Plan(mapping, where, raw_of, typed_of, values)
@@ -387,14 +375,14 @@ def _load_csv_streaming(con: duckdb.DuckDBPyConnection, feed: Feed, spec: Datase
                     f"describe select * from {relation}", params).fetchall()]
             headers = [h for h in headers if h != "_row_number"]
             _check_headers(name, headers)
-            texts: dict[str, str] = {}
+            texts: dict[str, str] = {}   # canonical column -> alias of its trimmed text
 
-            def alias(column: str, _sql: str) -> str:
+            def alias(column: str) -> str:
                 return texts.setdefault(column, f"_r{len(texts)}")
 
             plan = _plan(feed, spec, name, headers, raw_ref=alias)
             for column in plan.raw_of:
-                alias(column, "")
+                alias(column)
             regency = _sql_literal(feed.regency)
             regency_prefix = _sql_literal(feed.regency + ".")
             flags = []

@@ -588,7 +588,7 @@ def validate_table(
     ``params``. The database file is fully released (no open connection) on return. To
     validate many batches, open one :class:`Validator` instead.
     """
-    load_suite(dataset, expectations_dir)   # a broken suite fails before GX is started
+    # a broken suite, a missing param or a bad table name fails before GX is started
     _resolve(load_suite(dataset, expectations_dir), params)
     _split_table(table)
     with Validator(database, expectations_dir=expectations_dir) as validator:
