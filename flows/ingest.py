@@ -9,6 +9,7 @@ accepted, and nothing here changes `raw`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -74,7 +75,8 @@ def save_digests(cache: Path) -> None:
     renamed). A file that changed in any way has a new change time, so its entry no
     longer matches and it is hashed again."""
     entries = [[*key, digest] for key, digest in _DIGESTS.items() if os.path.exists(key[0])]
-    write_json_atomic(cache, entries)
+    with contextlib.suppress(OSError):   # only a cache: the next run hashes again
+        write_json_atomic(cache, entries)
 
 
 def sha256_of(path: Path) -> str:

@@ -311,3 +311,17 @@ def test_digests_are_remembered_across_runs_until_the_file_changes(tmp_path, mon
     path.write_text("nomor_tiket\nA-2\n", encoding="utf-8")      # same size, new content
     assert ingest_module.sha256_of(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     assert calls == [path]
+
+
+def test_an_unwritable_digest_cache_does_not_stop_a_run(tmp_path):
+    """The cache is only a shortcut: failing to write it is not an error."""
+    from flows import ingest as ingest_module
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    (folder / "x.csv").write_text("a\n1\n", encoding="utf-8")
+    ingest_module.sha256_of(folder / "x.csv")
+    target = folder / "missing-dir" / ".sha256-cache.json"
+    (folder / "missing-dir").write_text("a file where the folder should be")
+    ingest_module.save_digests(target)   # must not raise
+    assert not target.exists()
