@@ -14,6 +14,7 @@ whose period lies in that range instead of receiving new files (flows/backfill.p
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -36,18 +37,28 @@ from flows.ingest import (
     SCRATCH,
     Received,
     drop_batch,
+    drop_staged_view,
     load_batch,
     load_digests,
     save_digests,
     sha256_of,
     snapshot,
+    stage_csv_files,
+    staged_batch,
+    unstage,
 )
 from flows.locking import run_lock
 from flows.readers import SubmissionError
 from flows.registry import DatasetSpec, Feed, Registry, load_registry
 from flows.settings import Settings
 from flows.status import publish_status, redact
-from flows.warehouse import banten_regency_codes, connect, initialise, raw_table
+from flows.warehouse import (
+    banten_regency_codes,
+    connect,
+    discard_staged,
+    initialise,
+    raw_table,
+)
 
 
 @dataclass
@@ -140,11 +151,12 @@ def _quarantine(settings: Settings, con, run_id: str, feed: Feed, received: Rece
 @dataclass
 class _Pending:
     received: Received
-    table: str          # the batch, kept in memory (sd_scratch) until the flush
-    rows: int
+    table: str          # the batch, kept in memory (sd_scratch) until the flush; or a
+    rows: int           # view of its rows in `raw` when it was staged there
     verdict: object
     periods: list[str] | None
     reprocessed: bool
+    staged: bool = False
 
 
 class _Acceptor:
@@ -155,7 +167,10 @@ class _Acceptor:
     by batch in the order received, replaces the slices each covers within its regency
     (a corrected re-send replaces, never appends; a dataset without slices is replaced
     whole per regency), inserts its rows and records its submission and quality results.
-    The rows and their bookkeeping land together or not at all.
+    The rows and their bookkeeping land together or not at all. A batch already staged in
+    `raw` (`flows.ingest.stage_csv_files`) is not inserted: the same transaction takes it
+    off `meta.staged_batches`, which makes its rows count. Rows of batches still staged
+    are never replaced by another batch's slices.
 
     Why not one transaction per file: a batch smaller than a row group (122,880 rows) goes
     through DuckDB's write-ahead log, uncompressed, and is written again, compressed, at the
@@ -175,10 +190,13 @@ class _Acceptor:
         return self.pending[-1].rows if self.pending else None
 
     def add(self, received: Received, table: str, rows: int, verdict,
-            periods: list[str] | None, reprocessed: bool) -> None:
-        kept = f"{SCRATCH}.main.accepted_{len(self.pending)}_{received.batch_id}"
-        self.con.execute(f"alter table {table} rename to {kept.rsplit('.', 1)[1]}")
-        self.pending.append(_Pending(received, kept, rows, verdict, periods, reprocessed))
+            periods: list[str] | None, reprocessed: bool, *, staged: bool = False) -> None:
+        kept = table
+        if not staged:
+            kept = f"{SCRATCH}.main.accepted_{len(self.pending)}_{received.batch_id}"
+            self.con.execute(f"alter table {table} rename to {kept.rsplit('.', 1)[1]}")
+        self.pending.append(_Pending(received, kept, rows, verdict, periods, reprocessed,
+                                     staged))
         self.rows += rows
         if self.rows >= self.FLUSH_ROWS:
             self.flush()
@@ -193,19 +211,28 @@ class _Acceptor:
             con.execute("begin transaction")
             try:
                 for p in self.pending:
+                    # rows of staged batches (this one's included) are not replaced
+                    not_staged = ("_batch_id not in (select batch_id from "
+                                  "meta.staged_batches)")
                     with timing.timed("ingest.accept.delete"):
                         if spec.replace_by:
                             slices = ", ".join(spec.replace_by)
                             con.execute(
-                                f"delete from {raw} where _regency = ? and ({slices}) in "
-                                f"(select distinct {slices} from {p.table})",
+                                f"delete from {raw} where _regency = ? and {not_staged} "
+                                f"and ({slices}) in (select distinct {slices} from "
+                                f"{p.table})",
                                 [feed.regency],
                             )
                         else:
-                            con.execute(f"delete from {raw} where _regency = ?",
-                                        [feed.regency])
+                            con.execute(f"delete from {raw} where _regency = ? and "
+                                        f"{not_staged}", [feed.regency])
                     with timing.timed("ingest.accept.insert"):
-                        con.execute(f"insert into {raw} by name select * from {p.table}")
+                        if p.staged:
+                            con.execute("delete from meta.staged_batches where batch_id = ?",
+                                        [p.received.batch_id])
+                        else:
+                            con.execute(f"insert into {raw} by name select * exclude "
+                                        f"(_row_number) from {p.table}")
                     sid = _record_submission(con, self.run_id, feed, p.received, p.rows,
                                              "accepted", None, p.periods, p.reprocessed)
                     _record_quality(con, sid, p.verdict)
@@ -216,15 +243,20 @@ class _Acceptor:
                 con.execute("rollback")
                 raise
             finally:
-                for p in self.pending:
-                    con.execute(f"drop table if exists {p.table}")
-                self.pending, self.rows = [], 0
+                self._drop()
         for sid, p in recorded:
             _save_data_docs(self.settings, sid, feed, p.received, "accepted", p.verdict)
 
     def discard(self) -> None:
+        """Forget the waiting batches (staged ones stay listed: `discard_staged`)."""
+        self._drop()
+
+    def _drop(self) -> None:
         for p in self.pending:
-            self.con.execute(f"drop table if exists {p.table}")
+            if p.staged:
+                drop_staged_view(self.con, p.received)
+            else:
+                self.con.execute(f"drop table if exists {p.table}")
         self.pending, self.rows = [], 0
 
 
@@ -317,7 +349,8 @@ class _Validation:
         from flows.quality import Validator
 
         if self._validator is None:
-            self._validator = Validator(self.database)
+            with timing.timed("validate"):   # GX's import and context: ~3-5 s, once
+                self._validator = Validator(self.database)
         return self._validator.validate(table, dataset, params=params)
 
     def close(self) -> None:
@@ -357,15 +390,21 @@ def _feed_session(settings: Settings, run_id: str, feed: Feed,
         with connect(settings.warehouse) as con:
             acceptor = _Acceptor(settings, con, run_id, feed, spec)
             try:
-                yield _Session(con, validation, acceptor)
-            except BaseException:
-                # What was accepted before the failure is still accepted.
                 try:
-                    acceptor.flush()
-                except Exception:  # noqa: BLE001 - the first error is the one to report
-                    acceptor.discard()
-                raise
-            acceptor.flush()
+                    yield _Session(con, validation, acceptor)
+                except BaseException:
+                    # What was accepted before the failure is still accepted.
+                    try:
+                        acceptor.flush()
+                    except Exception:  # noqa: BLE001 - the first error is the one to report
+                        acceptor.discard()
+                    raise
+                acceptor.flush()
+            finally:
+                # Batches staged in `raw` but neither accepted nor rejected (a failure
+                # midway) leave it now; if even that fails, the next run's `initialise`.
+                with contextlib.suppress(Exception):
+                    discard_staged(con, feed.id)
     finally:
         if validation is not shared:
             validation.close()
@@ -374,13 +413,14 @@ def _feed_session(settings: Settings, run_id: str, feed: Feed,
 def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpec,
              item: Received, regency_codes: list[str], run_id: str, summary: FeedSummary,
              logger, *, window: PeriodRange | None = None,
-             snap: Snapshot | None = None) -> None:
+             snap: Snapshot | None = None, staged_rows: int | None = None) -> None:
     """Load one received file, validate it, accept or quarantine it; record its periods.
 
     The batch lives in memory (flows/ingest.py `SCRATCH`) from load to acceptance, and is
-    dropped whatever happens. With a backfill `window`, a file none of whose periods
-    overlaps the window is left untouched (counted as skipped), and of a sliced dataset
-    only the slices inside the window are replaced."""
+    dropped whatever happens; or, with `staged_rows`, its rows are already staged in
+    `raw` (`stage_csv_files`), and leave it again if the batch is rejected. With a
+    backfill `window`, a file none of whose periods overlaps the window is left untouched
+    (counted as skipped), and of a sliced dataset only the slices inside the window are replaced."""
     backfill = window is not None
     if backfill and snap.known_periods is not None and not any(
             window.covers(p) for p in snap.known_periods):
@@ -388,7 +428,7 @@ def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpe
         return
     try:
         _process_batch(settings, session, feed, spec, item, regency_codes, run_id,
-                       summary, logger, window, snap)
+                       summary, logger, window, snap, staged_rows)
     finally:
         drop_batch(session.con, item)   # unless it was accepted: then it waits, renamed
 
@@ -396,16 +436,22 @@ def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpe
 def _process_batch(settings: Settings, session: _Session, feed: Feed,
                    spec: DatasetSpec, item: Received, regency_codes: list[str], run_id: str,
                    summary: FeedSummary, logger, window: PeriodRange | None,
-                   snap: Snapshot | None) -> None:
+                   snap: Snapshot | None, staged_rows: int | None) -> None:
     con, validation = session.con, session.validation
     name = item.path.name
     backfill = window is not None
+    staged = staged_rows is not None
     period_day = dt.datetime.fromisoformat(snap.received_at) if snap and snap.received_at \
         else item.received_at
     try:
-        table, rows = load_batch(con, feed, spec, item)
+        if staged:
+            table, rows = staged_batch(con, spec, item), staged_rows
+        else:
+            table, rows = load_batch(con, feed, spec, item)
         periods = batch_periods(con, table, spec, period_day)
     except SubmissionError as e:
+        if staged:
+            unstage(con, spec, item)
         stored = f"feed {feed.id}: {e}"   # kept whole in the warehouse and quarantine/
         reason = redact(stored)           # masked wherever it is shown or sent
         if backfill and snap.known_periods is None:
@@ -435,12 +481,14 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
                         f"{period_sql(spec)})", [inside])
             rows = con.execute(f"select count(*) from {table}").fetchone()[0]
             periods = inside
-        session.acceptor.add(item, table, rows, verdict, periods, backfill)
+        session.acceptor.add(item, table, rows, verdict, periods, backfill, staged=staged)
         summary.accepted += 1
         summary.rows += rows
         for w in verdict.warnings:
             logger.warning("%s %s: warning: %s", feed.id, name, redact(w.message))
     else:
+        if staged:
+            unstage(con, spec, item)
         stored = f"feed {feed.id}: {name}: {verdict.reason(subject='the file')}"
         reason = redact(stored)
         logger.warning("quarantined %s: %s", name, reason)
@@ -459,9 +507,11 @@ def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: lis
     summary = FeedSummary(feed.id, feed.regency, feed.dataset, files=len(received))
     if received:
         with _feed_session(settings, run_id, feed, spec) as session:
+            with timing.timed("ingest.load"):
+                staged = stage_csv_files(session.con, feed, spec, received) or {}
             for item in received:
                 _process(settings, session, feed, spec, item, regency_codes, run_id,
-                         summary, logger)
+                         summary, logger, staged_rows=staged.get(item.batch_id))
     logger.info("%s: %d new file(s), %d accepted (%d rows), %d quarantined",
                 feed.id, summary.files, summary.accepted, summary.rows, summary.quarantined)
     return summary

@@ -31,7 +31,6 @@ LINEAGE_COLUMNS = """
     _feed_id varchar not null,
     _regency varchar not null,
     _source_sha256 varchar not null,
-    _row_number bigint not null,
     _ingested_at timestamp with time zone not null
 """
 
@@ -122,10 +121,17 @@ def raw_table(dataset: str) -> str:
     return f"raw.{dataset}"
 
 
-def create_dataset_table_sql(table: str, spec: DatasetSpec, *, replace: bool = False) -> str:
+def create_dataset_table_sql(table: str, spec: DatasetSpec, *, replace: bool = False,
+                             row_number: bool = False) -> str:
+    """A raw table (`raw.<dataset>`), or with `row_number` a batch being loaded file by
+    file: it also keeps each row's position in the file (`_row_number`), which the checks
+    of `flows.ingest` name in their messages; `raw` does not keep it (a CSV feed's files
+    are loaded in one pass, where numbering rows per file costs as much as writing them)."""
     cols = ",\n".join(f"    {c.name} {SQL_TYPES[c.type]}" for c in spec.columns)
     create = "create or replace table" if replace else "create table if not exists"
-    return f"{create} {table} (\n{cols},\n{LINEAGE_COLUMNS})"
+    lineage = LINEAGE_COLUMNS.rstrip() + (",\n    _row_number bigint not null\n"
+                                          if row_number else "\n")
+    return f"{create} {table} (\n{cols},\n{lineage})"
 
 
 def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: Path) -> None:
@@ -176,9 +182,12 @@ def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: 
                 "current_database() and schema_name = 'landing' and starts_with(table_name, "
                 "'b_')").fetchall():
             con.execute(f'drop table landing."{name}"')
+        con.execute(STAGED_BATCHES_SQL)
         for spec in datasets.values():
             con.execute(create_dataset_table_sql(raw_table(spec.name), spec))
             _add_missing_columns(con, raw_table(spec.name), spec)
+            _drop_retired_columns(con, raw_table(spec.name))
+        discard_staged(con)   # a run that crashed may have left rows it had not accepted
         _load_reference(con, reference_dir)
 
 
@@ -193,6 +202,53 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, spec: Datas
     for name, sql_type in wanted:
         if name not in have:
             con.execute(f"alter table {table} add column {name} {sql_type}")
+
+
+def _drop_retired_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """`_row_number` was a lineage column of `raw` before CSV files were loaded in one
+    pass per feed (flows/ingest.py `stage_csv_files`)."""
+    have = {r[0] for r in con.execute(f"describe {table}").fetchall()}
+    if "_row_number" in have:
+        con.execute(f"alter table {table} drop column _row_number")
+
+
+# Batches written into `raw` before their validation (flows/ingest.py `stage_csv_files`):
+# until a batch is accepted (its row here deleted in the transaction that records its
+# submission) or rejected (its rows deleted), nothing may use its rows. A run that stops
+# in between leaves them here; the next run's `initialise` deletes those rows.
+STAGED_BATCHES_SQL = """
+create table if not exists meta.staged_batches (
+    batch_id varchar not null,
+    dataset varchar not null,
+    feed_id varchar not null,
+    staged_at timestamp with time zone not null
+)
+"""
+
+
+def discard_staged(con: duckdb.DuckDBPyConnection, feed_id: str | None = None) -> int:
+    """Delete from `raw` the rows of staged batches that were never accepted (of one feed,
+    or all); returns how many batches."""
+    where, params = ("where feed_id = ?", [feed_id]) if feed_id else ("", [])
+    staged = con.execute(f"select batch_id, dataset from meta.staged_batches {where}",
+                         params).fetchall()
+    if not staged:
+        return 0
+    con.execute("begin transaction")
+    try:
+        tables = {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'raw'").fetchall()}
+        for batch_id, dataset in staged:
+            if dataset in tables:   # else the dataset was removed, with its raw table
+                con.execute(f"delete from {raw_table(dataset)} where _batch_id = ?",
+                            [batch_id])
+            con.execute("delete from meta.staged_batches where batch_id = ?", [batch_id])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return len(staged)
 
 
 def _load_reference(con: duckdb.DuckDBPyConnection, reference_dir: Path) -> None:
