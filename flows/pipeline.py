@@ -211,21 +211,22 @@ class _Acceptor:
             con.execute("begin transaction")
             try:
                 for p in self.pending:
-                    # rows of staged batches (this one's included) are not replaced
-                    not_staged = ("_batch_id not in (select batch_id from "
-                                  "meta.staged_batches)")
                     with timing.timed("ingest.accept.delete"):
-                        if spec.replace_by:
-                            slices = ", ".join(spec.replace_by)
-                            con.execute(
-                                f"delete from {raw} where _regency = ? and {not_staged} "
-                                f"and ({slices}) in (select distinct {slices} from "
-                                f"{p.table})",
-                                [feed.regency],
-                            )
-                        else:
-                            con.execute(f"delete from {raw} where _regency = ? and "
-                                        f"{not_staged}", [feed.regency])
+                        replaced = self._replaceable(p)
+                        if replaced:
+                            among = ("_batch_id in ("
+                                     + ", ".join(f"'{b}'" for b in sorted(replaced)) + ")")
+                            if spec.replace_by:
+                                slices = ", ".join(spec.replace_by)
+                                con.execute(
+                                    f"delete from {raw} where _regency = ? and {among} "
+                                    f"and ({slices}) in (select distinct {slices} from "
+                                    f"{p.table})",
+                                    [feed.regency],
+                                )
+                            else:
+                                con.execute(f"delete from {raw} where _regency = ? and "
+                                            f"{among}", [feed.regency])
                     with timing.timed("ingest.accept.insert"):
                         if p.staged:
                             con.execute("delete from meta.staged_batches where batch_id = ?",
@@ -246,6 +247,35 @@ class _Acceptor:
                 self._drop()
         for sid, p in recorded:
             _save_data_docs(self.settings, sid, feed, p.received, "accepted", p.verdict)
+
+    def _slices_fix_periods(self) -> bool:
+        """Whether a row's slice (`replace_by`) fixes its period (`period_sql`): then a
+        batch can only replace rows of batches that share one of its periods."""
+        expr = period_sql(self.spec)
+        if expr is None or not self.spec.replace_by:
+            return False
+        squash = [re.sub(r"\s+", "", e).lower() for e in self.spec.replace_by]
+        columns = [c for c in self.spec.column_names if re.search(rf"\b{c}\b", expr)]
+        return (re.sub(r"\s+", "", expr).lower() in squash
+                or (len(columns) == 1 and columns[0] in squash))
+
+    def _replaceable(self, p: _Pending) -> set[str]:
+        """The batches whose rows `p` may replace: the regency's accepted batches of this
+        dataset (accepted earlier in this transaction included) that share a period with
+        `p`, or all of them when periods do not follow slices. Rows in `raw` belong to
+        accepted batches or to staged ones, so staged rows are never replaced; naming the
+        batches lets DuckDB skip the row groups of all others, and a first delivery of a
+        period (most files) deletes nothing at all."""
+        rows = self.con.execute(
+            "select sha256, periods from meta.submissions where dataset = ? and regency = ? "
+            "and status = 'accepted'", [self.spec.name, self.feed.regency]).fetchall()
+        mine = set(p.periods or [])
+        by_period = self._slices_fix_periods() and p.periods is not None
+        ids = {sha[:16] for sha, periods in rows
+               if not by_period or periods is None or mine & set(periods)}
+        if p.staged:   # its own rows are the new ones (a staged file was never accepted)
+            ids.discard(p.received.batch_id)
+        return ids
 
     def discard(self) -> None:
         """Forget the waiting batches (staged ones stay listed: `discard_staged`)."""

@@ -141,3 +141,23 @@ def test_a_flagged_row_stages_nothing_and_its_file_is_quarantined_by_row(sample,
     assert "31/02/2024" in summary.reasons[0]
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from meta.staged_batches").fetchone() == (0,)
+
+
+def test_a_staged_revision_replaces_its_month_and_leaves_the_others(sample, tmp_path):
+    feeds, feed, spec = sample
+    settings = _settings(tmp_path / "home", feeds)
+    _ingest(settings, feed, spec)
+    months = "select strftime(diterima_pada, '%Y-%m'), count(*), count(distinct _batch_id) " \
+             "from raw.aduan group by 1 order by 1"
+    before = dict((m, n) for m, n, _ in _raw(settings, months))
+
+    folder = feeds.parent / "landing" / feed.regency / "aduan"
+    lines = (folder / MONTH).read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = lines[:1] + lines[1:-5]          # the regency withdrew its last five tickets
+    (folder / "aduan_2024_03_revisi.csv").write_text("".join(kept), encoding="utf-8")
+    summary = _ingest(settings, feed, spec)
+    assert (summary.accepted, summary.quarantined) == (1, 0)
+
+    after = _raw(settings, months)
+    assert {m: n for m, n, _ in after} == {**before, "2024-03": before["2024-03"] - 5}
+    assert all(batches == 1 for _, _, batches in after)   # March: the revision's rows only
