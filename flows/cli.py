@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from pathlib import Path
 
 from flows.settings import PROJECT_ROOT, Settings
@@ -33,7 +34,12 @@ def _quiet_prefect_defaults() -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     _quiet_prefect_defaults()
     from flows.pipeline import pipeline
+    from flows.quality import warm_up
 
+    # Great Expectations (~3.5 s of imports) loads while Prefect starts its embedded server
+    # (a subprocess this process waits ~7 s for); started once Prefect and the pipeline's
+    # own modules are imported, so the two threads never import the same modules at once.
+    threading.Thread(target=warm_up, name="gx-import", daemon=True).start()
     try:
         pipeline(regency=args.regency, dataset=args.dataset, lock_timeout_s=args.lock_timeout)
     except Exception as e:

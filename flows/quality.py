@@ -11,6 +11,7 @@ module stays cheap for the CLI.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -301,6 +302,14 @@ def _gx() -> Any:
         _patch_gx_persisted_connection()
         _quiet_gx_logging()
         return gx
+
+
+def warm_up() -> None:
+    """Import Great Expectations now (e.g. in a background thread), so the first
+    validation does not wait for it. Never raises: the first validation reports any
+    problem itself."""
+    with contextlib.suppress(Exception):
+        _gx()
 
 
 def _quiet_gx_logging() -> None:
