@@ -183,6 +183,10 @@ def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: 
                 "'b_')").fetchall():
             con.execute(f'drop table landing."{name}"')
         con.execute(STAGED_BATCHES_SQL)
+        # When `dbt build`s that the pipeline saw succeed ended (flows/transform.py):
+        # their data tests passed on every row built before (dbt/tests/generic).
+        con.execute("create table if not exists meta.dbt_verified_builds "
+                    "(verified_before timestamp with time zone not null)")
         for spec in datasets.values():
             con.execute(create_dataset_table_sql(raw_table(spec.name), spec))
             _add_missing_columns(con, raw_table(spec.name), spec)

@@ -111,3 +111,45 @@ def test_build_is_skipped_only_while_project_and_data_are_unchanged(dbt_copy, tm
     model = project / "models" / "marts" / "penduduk_kabupaten_kota.sql"
     model.write_text(model.read_text() + "\n-- a change\n")   # the project changes
     assert not transform.is_built(settings, changed)
+
+
+def test_a_ticket_sent_again_in_a_new_month_fails_the_incremental_uniqueness_test(
+        sample_run, prefect_harness, tmp_path, monkeypatch):
+    """The mart's uniqueness test looks only at rows built since the last verified build,
+    yet still finds a new month's ticket that repeats one of an old month."""
+    import csv
+
+    from flows.generate import write_aduan
+    from flows.pipeline import pipeline
+    from flows.registry import load_registry
+
+    home = tmp_path / "home"
+    shutil.copytree(sample_run["settings"].home, home, symlinks=True)
+    feeds = copy_sample_data(tmp_path / "data")
+    monkeypatch.setenv("SATUDATA_HOME", str(home))
+    monkeypatch.setenv("SATUDATA_FEEDS", str(feeds))
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        (old_ticket,) = con.execute("select min(nomor_tiket) from marts.fct_aduan "
+                                    "where kode_wilayah = '36.73'").fetchone()
+        assert con.execute("select count(*) from meta.dbt_verified_builds").fetchone()[0] > 0
+
+    written = write_aduan(tmp_path / "data" / "landing", year=2025, months=range(1, 2),
+                          regencies=["36.73"])
+    (path,) = written["files"]
+    feed = next(f for f in load_registry(feeds).feeds if f.id == "kota-serang.aduan")
+    header = next(h for h, c in feed.columns.items() if c == "nomor_tiket")
+    delimiter = feed.options.get("delimiter", ",")
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter=delimiter))
+    rows[0][header] = old_ticket
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+
+    # unique within its own batch, so accepted; the mart's test finds the repeat
+    with pytest.raises(RuntimeError, match=r"unique_combination_fct_aduan\S*: fail"):
+        pipeline(regency="36.73", dataset="aduan")
+    # A failed build verifies nothing: the next run (nothing new) still finds it.
+    with pytest.raises(RuntimeError, match=r"unique_combination_fct_aduan\S*: fail"):
+        pipeline(regency="36.73", dataset="aduan")
