@@ -33,9 +33,12 @@ NIK_CORE = (
     r"(?:0[1-9]|1[0-2])"                     # month of birth
     r"[0-9]{6}"                              # year of birth, serial
 )
+# Digits right after a decimal point ("12.0848123456734": a ratio in a report) are not a
+# number of their own; after a dot that follows no digit ("Tel.0812...") they are.
+_START = r"(^|[^0-9+.]|[^0-9]\.)"
 PATTERNS: dict[str, str] = {
-    "nik": r"(^|[^0-9])(" + NIK_CORE + r")([^0-9]|$)",
-    "phone": r"(^|[^0-9+])((?:\+62|62|0)[ -]?8[1-9](?:[ -]?[0-9]){7,10})([^0-9]|$)",
+    "nik": _START + r"(" + NIK_CORE + r")([^0-9]|$)",
+    "phone": _START + r"((?:\+62|62|0)[ -]?8[1-9](?:[ -]?[0-9]){7,10})([^0-9]|$)",
     "email": r"(^|[^A-Za-z0-9._%+-])([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
              r"\.[A-Za-z]{2,})",
 }

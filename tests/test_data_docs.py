@@ -355,3 +355,23 @@ def test_docs_work_offline_in_a_browser(built: dict, tmp_path: Path) -> None:
         finally:
             browser.close()
     assert outside == [] and errors == []
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("ratio 12.0848123456734 of the batch", set()),          # a decimal fraction
+    ("share 0.3601234512650001", set()),                    # ... NIK-shaped digits too
+    ("hubungi Tel.081234567890 segera", {"phone"}),
+    ("call 0812-3456-7890", {"phone"}),
+    ("NIK 3601234512650001", {"nik"}),
+])
+def test_personal_data_patterns_tell_decimals_from_numbers(text: str, kinds: set) -> None:
+    """Rendered quality pages are full of ratios; a ratio's digits after the decimal point
+    are not a phone number or NIK (that made Data Docs refuse to publish, at random), while
+    a number after 'Tel.' still is. Python's and DuckDB's regex engines agree."""
+    scanner = pii.ValueScanner("page", {"page": "text"})
+    scanner.add("page", [text])
+    assert {f.kind for f in scanner.findings()} == kinds
+    con = duckdb.connect()
+    found = pii.scan_relation(con, f"(select {pii._sql_literal(text)} as page)",
+                              {"page": "text"}, "page")
+    assert {f.kind for f in found} == kinds
