@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -684,6 +685,12 @@ def _run_body(settings: Settings, run: RunSummary, regency: str | None, dataset:
         else:
             _receive_and_ingest(settings, run, registry, feeds, codes)
 
+    # GX Data Docs render from the stored validation results only (not the warehouse):
+    # built meanwhile, while dbt (a subprocess) and publishing run.
+    docs_error: list[Exception] = []
+    docs = threading.Thread(target=_build_data_docs, args=(settings, docs_error),
+                            name="data-docs", daemon=True)
+    docs.start()
     try:
         marker = transform.accepted_marker(settings)
         if not any(f.accepted for f in run.feeds) and transform.is_built(settings, marker):
@@ -699,10 +706,8 @@ def _run_body(settings: Settings, run: RunSummary, regency: str | None, dataset:
                        if o["status"] == "failed"]
     except Exception as e:
         run.errors.append(f"{type(e).__name__}: {e}")
-    try:
-        with timing.timed("data_docs"):
-            _build_data_docs(settings)
-    except Exception as e:  # noqa: BLE001 - the docs report on the run, they are not its data
+    docs.join()
+    for e in docs_error:
         run.notes.append(f"GX Data Docs not rebuilt: {type(e).__name__}: {e}")
     run.quality = _run_quality(settings, run.run_id)
     run.status = ("failed" if run.errors else
@@ -714,10 +719,15 @@ def _run_body(settings: Settings, run: RunSummary, regency: str | None, dataset:
     publish_status(settings, registry)
 
 
-def _build_data_docs(settings: Settings) -> None:
-    from flows import data_docs
+def _build_data_docs(settings: Settings, errors: list[Exception]) -> None:
+    """Never raises: the docs report on the run, they are not its data (`errors`)."""
+    try:
+        with timing.timed("data_docs"):
+            from flows import data_docs
 
-    data_docs.build(settings)
+            data_docs.build(settings)
+    except Exception as e:  # noqa: BLE001
+        errors.append(e)
 
 
 def _backfill_feeds(settings: Settings, run: RunSummary, registry: Registry, feeds: list[Feed],
