@@ -97,7 +97,7 @@ def test_build_is_skipped_only_while_project_and_data_are_unchanged(dbt_copy, tm
     initialise(settings.warehouse, registry.datasets, settings.reference_dir)
     marker = transform.accepted_marker(settings)
     assert not transform.is_built(settings, marker)           # never built
-    transform.build(settings)
+    first = transform.build(settings)
     assert transform.is_built(settings, marker)
     with connect(settings.warehouse) as con:                   # a batch is accepted
         con.execute("insert into meta.submissions (submission_id, feed_id, regency, dataset, "
@@ -106,11 +106,17 @@ def test_build_is_skipped_only_while_project_and_data_are_unchanged(dbt_copy, tm
                     "'accepted')")
     changed = transform.accepted_marker(settings)
     assert changed != marker and not transform.is_built(settings, changed)
-    transform.build(settings)
+    again = transform.build(settings)
     assert transform.is_built(settings, changed)
     model = project / "models" / "marts" / "penduduk_kabupaten_kota.sql"
     model.write_text(model.read_text() + "\n-- a change\n")   # the project changes
     assert not transform.is_built(settings, changed)
+    # Unit tests run on the first build and whenever the project changed, not for new data.
+    def unit_tests(result):
+        return [n for n in result.nodes if n["unique_id"].startswith("unit_test.")]
+
+    assert unit_tests(first) and not unit_tests(again)
+    assert unit_tests(transform.build(settings))
 
 
 def test_a_ticket_sent_again_in_a_new_month_fails_the_incremental_uniqueness_test(
