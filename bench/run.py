@@ -30,6 +30,7 @@ unless --keep.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -38,6 +39,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench import data, measure, validation_paths
@@ -118,6 +120,52 @@ def machine() -> dict:
 
 
 IN_PROCESS = False   # the smoke test runs every step in its own process (see bench_size)
+
+
+@contextlib.contextmanager
+def prefect_server(root: Path) -> Iterator[str]:
+    """A running `prefect server start` (what `make prefect-server` runs for the deployed,
+    scheduled flows) on a free port, with its own PREFECT_HOME; yields its API URL."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PREFECT_HOME=str(root / "prefect-home"),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.pop("PREFECT_API_URL", None)
+    server_log = open(root / "prefect-server.log", "wb")   # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
+         "127.0.0.1", "--port", str(port)], env=env, stdout=server_log,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server did not start (see {server_log.name})")
+            time.sleep(0.5)
+        yield url
+    finally:
+        import signal
+
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        server_log.close()
 
 
 def _step(label: str, argv: list[str], **kwargs) -> measure.Measured:
@@ -239,6 +287,28 @@ def bench_size(size: int, *, reps: int, reps_large: int, scratch: Path, keep: bo
                   ["-m", "bench.child", "flow", wl, str(home)])
         runs["incremental"].append(_flow_summary(m) | {"file": new.name})
     data.remove_added_months(work)
+
+    # 3b. The same against a running Prefect server, as the deployed (scheduled) flows run:
+    # no embedded server to start and stop in each run.
+    runs["flow_served"], runs["noop_served"], runs["incremental_served"] = [], [], []
+    if flow_reps and not IN_PROCESS:
+        with prefect_server(work.root) as url:
+            env = dict(os.environ, PREFECT_API_URL=url)
+            served = work.home("flow-served")
+            m = _step("flow (full, running Prefect server)",
+                      ["-m", "bench.child", "flow", wl, str(served)], env=env)
+            runs["flow_served"].append(_flow_summary(m))
+            for i in range(reps):
+                m = _step(f"flow (no-op, running Prefect server) #{i + 1}",
+                          ["-m", "bench.child", "flow", wl, str(served)], env=env)
+                runs["noop_served"].append(_flow_summary(m))
+            for i in range(reps):
+                new = data.add_month(work, i + 1)
+                m = _step(f"flow (incremental: {new.name}, running Prefect server) #{i + 1}",
+                          ["-m", "bench.child", "flow", wl, str(served)], env=env)
+                runs["incremental_served"].append(_flow_summary(m) | {"file": new.name})
+            data.remove_added_months(work)
+        shutil.rmtree(served, ignore_errors=True)
 
     # 4. Prefect's own start and stop (an empty flow in a fresh process).
     runs["prefect"] = []
@@ -380,6 +450,9 @@ def _medians(res: dict) -> dict:
         "noop_peak_mb": med(runs.get("noop"), "peak_rss_mb"),
         "incremental_run_s": med(runs.get("incremental"), "wall_s"),
         "incremental_peak_mb": med(runs.get("incremental"), "peak_rss_mb"),
+        "full_run_served_s": med(runs.get("flow_served"), "wall_s"),
+        "noop_run_served_s": med(runs.get("noop_served"), "wall_s"),
+        "incremental_run_served_s": med(runs.get("incremental_served"), "wall_s"),
         "prefect_empty_flow_s": med(runs.get("prefect"), "wall_s"),
         "catalogue_cold_s": med(runs.get("catalogue"), "cold_s"),
         "catalogue_warm_s": median([t for c in runs.get("catalogue") or []
@@ -392,6 +465,8 @@ def _medians(res: dict) -> dict:
     out["ingest_vs_pandas"] = ratio(out["ingest_s"], out["pandas_s"])
     out["validation_vs_ingest"] = ratio(out["validation_s"], out["ingest_s"])
     out["incremental_vs_full"] = ratio(out["incremental_run_s"], out["full_run_s"])
+    out["incremental_vs_full_served"] = ratio(out["incremental_run_served_s"],
+                                              out["full_run_served_s"])
 
     validation = runs.get("validation") or {}
     for group in validation_paths.GROUPS:
@@ -440,6 +515,9 @@ ROWS = [  # (label, key, unit)
     ("  pandas baseline peak", "pandas_peak_mb", "MB"),
     ("**no-op re-run**", "noop_run_s", "s"),
     ("**incremental run** (36.73 sends one new month)", "incremental_run_s", "s"),
+    ("with a running Prefect server (as deployed): **whole run**", "full_run_served_s", "s"),
+    ("  no-op re-run", "noop_run_served_s", "s"),
+    ("  incremental run", "incremental_run_served_s", "s"),
     ("**catalogue page** `aduan-masyarakat-bulanan`, cold", "catalogue_cold_s", "s"),
     ("  warm (median of 3 per process)", "catalogue_warm_s", "s"),
     ("**validation, SQL path** (`flows.quality.Validator`), aduan, one batch per file",
@@ -469,6 +547,7 @@ RATIOS = [
     ("ingest / pandas baseline", "ingest_vs_pandas", "< 1"),
     ("validation / ingest", "validation_vs_ingest", "≤ 0.5"),
     ("incremental / full run", "incremental_vs_full", "≤ 0.2"),
+    ("incremental / full run, running Prefect server", "incremental_vs_full_served", "≤ 0.2"),
     ("validation, pandas path / SQL path, one batch per file", "validation_pandas_vs_sql_month",
      "< 1 to switch"),
     ("validation, pandas path / SQL path, one batch per regency-year",
