@@ -374,7 +374,7 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
 
 @dataclass(frozen=True)
 class _Streaming:
-    """The one-pass SQL of a CSV file's rows: `rows` selects, from `relation`'s data rows,
+    """The one-pass SQL of a CSV file's rows: `sql` selects, from `relation`'s data rows,
     every canonical column (typed) and `flag`, true for a row that fails some check of
     `_raise_on_bad_values` (a value that cannot be typed, an empty required value, a
     spreadsheet formula, a region outside the feed's regency). `keep` names the relation's
@@ -484,8 +484,9 @@ def _csv_header_block(path: Path, skip: int) -> bytes | None:
 STAGED_CSV = """read_csv(?::varchar[], delim = ?, quote = ?, header = true, all_varchar = true,
                   null_padding = false, strict_mode = true, skip = ?)"""
 # Dates and times are parsed by DuckDB's CSV reader itself, by the feed's declared format
-# (the same strptime rules as `_typed_expr`): a third of the cost of parsing them after.
-# A value that does not parse fails the statement, and the files are loaded one by one.
+# (the same strptime rules as `_typed_expr`), instead of trimming and parsing their text
+# after. A value that does not parse fails the statement: the files are then loaded one
+# by one, and the failing one's own load names the row.
 STAGED_CSV_TYPED = """read_csv(?::varchar[], delim = ?, quote = ?, header = true,
                   auto_detect = false, columns = {columns}, {formats}
                   null_padding = false, strict_mode = true, skip = ?)"""
@@ -493,15 +494,17 @@ STAGED_CSV_TYPED = """read_csv(?::varchar[], delim = ?, quote = ?, header = true
 
 def _reader_typed(feed: Feed, spec: DatasetSpec, headers: list[str]) -> dict[str, str]:
     """Header -> DuckDB type for the columns the CSV reader can type: timestamps and dates
-    with a declared format, unless the feed maps their spellings."""
+    with a declared format without a time zone (`%z`/`%Z` give `try_strptime` another
+    type), unless the feed maps their spellings."""
     try:
         mapping = map_headers(feed, spec, "", headers)
     except SubmissionError:
         return {}
     out = {}
     for c in spec.columns:
+        fmt = str(feed.options.get(f"{c.type}_format") or "")
         if (c.name in mapping and c.type in ("timestamp", "date") and c.name not in feed.values
-                and feed.options.get(f"{c.type}_format")):
+                and fmt and "%z" not in fmt.lower()):
             out[mapping[c.name]] = c.type.upper()
     return out
 
@@ -513,7 +516,7 @@ def stage_csv_files(con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpe
     `_load_csv_streaming` does, and writes the rows straight into `raw` with their
     lineage, in one transaction that also lists each file's batch in
     `meta.staged_batches`. Nothing may use a staged batch's rows until it is accepted
-    (`accept_staged` in the pipeline's acceptor) or rejected (`unstage`); a run that
+    (the pipeline's `_Acceptor.flush`) or rejected (`unstage`); a run that
     stops in between leaves them listed, and the next run deletes them
     (`warehouse.discard_staged`).
 

@@ -389,8 +389,6 @@ class _Validation:
         the two overlap instead of following each other. Called when a feed has new files
         (a run with nothing new never imports GX)."""
         if self._validator is None and not self._warming:
-            import threading
-
             from flows.quality import warm_up
 
             self._warming = True
