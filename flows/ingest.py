@@ -38,7 +38,7 @@ from flows.readers import (
     read_file,
 )
 from flows.registry import DatasetSpec, Feed
-from flows.warehouse import create_dataset_table_sql
+from flows.warehouse import create_dataset_table_sql, discard_staged
 
 MAX_EXAMPLES = 5
 # "=SUM(", "+cmd|", "@HYPERLINK(", "-2+3": what Excel would execute rather than show.
@@ -622,18 +622,10 @@ def drop_staged_view(con: duckdb.DuckDBPyConnection, received: Received) -> None
     con.execute(f"drop view if exists {_scratch(con)}.main.staged_{received.batch_id}")
 
 
-def unstage(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, received: Received) -> None:
+def unstage(con: duckdb.DuckDBPyConnection, received: Received) -> None:
     """A staged batch that was rejected: its rows leave `raw`."""
     drop_staged_view(con, received)
-    con.execute("begin transaction")
-    try:
-        con.execute(f"delete from raw.{spec.name} where _batch_id = ?", [received.batch_id])
-        con.execute("delete from meta.staged_batches where batch_id = ?",
-                    [received.batch_id])
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+    discard_staged(con, batch_id=received.batch_id)
 
 
 def _load_materialised(con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec,

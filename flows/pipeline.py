@@ -186,6 +186,7 @@ class _Acceptor:
         self.feed, self.spec = feed, spec
         self.pending: list[_Pending] = []
         self.rows = 0
+        self.by_period = self._slices_fix_periods()
 
     def last_rows(self) -> int | None:
         """Rows of the feed's latest accepted batch that is not in `raw` yet."""
@@ -272,7 +273,7 @@ class _Acceptor:
             "select sha256, periods from meta.submissions where dataset = ? and regency = ? "
             "and status = 'accepted'", [self.spec.name, self.feed.regency]).fetchall()
         mine = set(p.periods or [])
-        by_period = self._slices_fix_periods() and p.periods is not None
+        by_period = self.by_period and p.periods is not None
         ids = {sha[:16] for sha, periods in rows
                if not by_period or periods is None or mine & set(periods)}
         if p.staged:   # its own rows are the new ones (a staged file was never accepted)
@@ -500,7 +501,7 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
         periods = batch_periods(con, table, spec, period_day)
     except SubmissionError as e:
         if staged:
-            unstage(con, spec, item)
+            unstage(con, item)
         stored = f"feed {feed.id}: {e}"   # kept whole in the warehouse and quarantine/
         reason = redact(stored)           # masked wherever it is shown or sent
         if backfill and snap.known_periods is None:
@@ -537,7 +538,7 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
             logger.warning("%s %s: warning: %s", feed.id, name, redact(w.message))
     else:
         if staged:
-            unstage(con, spec, item)
+            unstage(con, item)
         stored = f"feed {feed.id}: {name}: {verdict.reason(subject='the file')}"
         reason = redact(stored)
         logger.warning("quarantined %s: %s", name, reason)

@@ -203,11 +203,10 @@ def _verified(settings: Settings) -> None:
     build's uniqueness test looks only at rows built after (dbt/tests/generic)."""
     import datetime as dt
 
-    from flows.warehouse import connect
+    from flows.warehouse import DBT_VERIFIED_BUILDS_SQL, connect
 
     with connect(settings.warehouse) as con:
-        con.execute("create table if not exists meta.dbt_verified_builds "
-                    "(verified_before timestamp with time zone not null)")
+        con.execute(DBT_VERIFIED_BUILDS_SQL)
         con.execute("insert into meta.dbt_verified_builds values (?)",
                     [dt.datetime.now(dt.UTC)])
 

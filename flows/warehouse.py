@@ -183,10 +183,7 @@ def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: 
                 "'b_')").fetchall():
             con.execute(f'drop table landing."{name}"')
         con.execute(STAGED_BATCHES_SQL)
-        # When `dbt build`s that the pipeline saw succeed ended (flows/transform.py):
-        # their data tests passed on every row built before (dbt/tests/generic).
-        con.execute("create table if not exists meta.dbt_verified_builds "
-                    "(verified_before timestamp with time zone not null)")
+        con.execute(DBT_VERIFIED_BUILDS_SQL)
         for spec in datasets.values():
             con.execute(create_dataset_table_sql(raw_table(spec.name), spec))
             _add_missing_columns(con, raw_table(spec.name), spec)
@@ -230,10 +227,21 @@ create table if not exists meta.staged_batches (
 """
 
 
-def discard_staged(con: duckdb.DuckDBPyConnection, feed_id: str | None = None) -> int:
-    """Delete from `raw` the rows of staged batches that were never accepted (of one feed,
-    or all); returns how many batches."""
-    where, params = ("where feed_id = ?", [feed_id]) if feed_id else ("", [])
+# When `dbt build`s that the pipeline saw succeed ended (flows/transform.py): their data
+# tests passed on every row built before (dbt/tests/generic).
+DBT_VERIFIED_BUILDS_SQL = """
+create table if not exists meta.dbt_verified_builds (
+    verified_before timestamp with time zone not null
+)
+"""
+
+
+def discard_staged(con: duckdb.DuckDBPyConnection, feed_id: str | None = None,
+                   batch_id: str | None = None) -> int:
+    """Delete from `raw` the rows of staged batches that were never accepted (one batch,
+    one feed's, or all); returns how many batches."""
+    where, params = (("where batch_id = ?", [batch_id]) if batch_id
+                     else ("where feed_id = ?", [feed_id]) if feed_id else ("", []))
     staged = con.execute(f"select batch_id, dataset from meta.staged_batches {where}",
                          params).fetchall()
     if not staged:
