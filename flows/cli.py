@@ -33,18 +33,24 @@ def _quiet_prefect_defaults() -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _quiet_prefect_defaults()
-    from flows.pipeline import pipeline
-    from flows.quality import warm_up
+    from flows.prefect_local import temporary_server
 
-    # Great Expectations (~3.5 s of imports) loads while Prefect starts its embedded server
-    # (a subprocess this process waits ~7 s for); started once Prefect and the pipeline's
-    # own modules are imported, so the two threads never import the same modules at once.
-    threading.Thread(target=warm_up, name="gx-import", daemon=True).start()
-    try:
-        pipeline(regency=args.regency, dataset=args.dataset, lock_timeout_s=args.lock_timeout)
-    except Exception as e:
-        print(f"satudata run: {e}", file=sys.stderr)
-        return 1
+    # Without a configured Prefect server, a temporary one starts first, in a subprocess
+    # (flows/prefect_local.py), while this process imports the pipeline and Great
+    # Expectations (~3.5 s of imports, in a thread started once Prefect and the pipeline's
+    # own modules are imported, so the two threads never import the same modules at once).
+    with temporary_server() as server:
+        from flows.pipeline import pipeline
+        from flows.quality import warm_up
+
+        threading.Thread(target=warm_up, name="gx-import", daemon=True).start()
+        try:
+            with server.ready():
+                pipeline(regency=args.regency, dataset=args.dataset,
+                         lock_timeout_s=args.lock_timeout)
+        except Exception as e:
+            print(f"satudata run: {e}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -63,14 +69,19 @@ def cmd_backfill(args: argparse.Namespace) -> int:
               f"(known: {', '.join(sorted(registry.datasets))})", file=sys.stderr)
         return 2
     _quiet_prefect_defaults()
-    from flows.pipeline import pipeline
+    from flows.prefect_local import temporary_server
 
-    try:
-        pipeline(regency=args.regency, dataset=args.dataset, backfill_from=args.period_from,
-                 backfill_to=args.period_to, lock_timeout_s=args.lock_timeout)
-    except Exception as e:
-        print(f"satudata backfill: {e}", file=sys.stderr)
-        return 1
+    with temporary_server() as server:
+        from flows.pipeline import pipeline
+
+        try:
+            with server.ready():
+                pipeline(regency=args.regency, dataset=args.dataset,
+                         backfill_from=args.period_from, backfill_to=args.period_to,
+                         lock_timeout_s=args.lock_timeout)
+        except Exception as e:
+            print(f"satudata backfill: {e}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -880,8 +880,10 @@ def _report(settings: Settings, run: RunSummary, logger) -> None:
 def _prefect_ui_run_url(run: RunSummary) -> str | None:
     """The flow run's page in the Prefect UI, when a real server is configured (the
     temporary local server is gone when the run ends)."""
-    if not run.flow_run_id or not (os.environ.get("PREFECT_API_URL")
-                                   or os.environ.get("PREFECT_UI_URL")):
+    from flows.prefect_local import is_temporary_api
+
+    if not run.flow_run_id or is_temporary_api() or not (
+            os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_UI_URL")):
         return None
     from prefect.settings import get_current_settings
 
