@@ -458,6 +458,14 @@ def _render(records: list[dict], out: Path) -> None:
             "status": record.get("status"),
             "submission_id": record.get("submission_id"),
         }
+        shared = meta.get("satudata_shared")
+        if isinstance(shared, dict):
+            # Row rules ran once on the feed's files of the run together (no row failed);
+            # their counts below are of those rows, not of this file alone.
+            meta["batch_markers"]["row_rules"] = (
+                f"checked once on the {shared.get('batches')} files received together "
+                f"from this feed ({shared.get('rows'):,} rows; no row failed); their "
+                "counts are of those rows")
         doc = dict(doc, meta=meta, suite_name=suite_name)
         doc.pop("id", None)
         try:

@@ -618,6 +618,23 @@ def staged_batch(con: duckdb.DuckDBPyConnection, spec: DatasetSpec,
     return view
 
 
+def staged_together(con: duckdb.DuckDBPyConnection, spec: DatasetSpec,
+                    batch_ids: list[str]) -> str:
+    """A view of the rows of several staged batches together (catalog.schema.name), for
+    the row rules a feed's files share (`quality.Validator.validate_together`). Drop it
+    with `drop_view`."""
+    catalog = con.execute("select current_database()").fetchone()[0]
+    view = f"{_scratch(con)}.main.staged_together"
+    ids = ", ".join(_sql_literal(b) for b in batch_ids)
+    con.execute(f"create or replace view {view} as select * from "
+                f"{_quote_ident(catalog)}.raw.{spec.name} where _batch_id in ({ids})")
+    return view
+
+
+def drop_view(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    con.execute(f"drop view if exists {view}")
+
+
 def drop_staged_view(con: duckdb.DuckDBPyConnection, received: Received) -> None:
     con.execute(f"drop view if exists {_scratch(con)}.main.staged_{received.batch_id}")
 

@@ -222,13 +222,21 @@ class _Spec:
     column: str | None
 
 
-def _resolve(suite: dict, params: Mapping[str, Any] | None) -> list[_Spec]:
+def _resolve(suite: dict, params: Mapping[str, Any] | None, *,
+             skip_missing: bool = False) -> list[_Spec]:
+    """The suite's entries with `params` substituted; with `skip_missing`, entries that
+    need a param `params` lacks are left out (instead of an error)."""
     params = dict(params or {})
     dataset = suite["dataset"]
     specs = []
     for index, entry in enumerate(suite["expectations"]):
         expect = entry["expect"]
-        kwargs = _substitute(entry.get("kwargs") or {}, params, dataset, expect)
+        try:
+            kwargs = _substitute(entry.get("kwargs") or {}, params, dataset, expect)
+        except SuiteError:
+            if skip_missing:
+                continue
+            raise
         column = entry.get("column") or kwargs.get("column")
         if column is None and kwargs.get("column_list"):
             column = ", ".join(kwargs["column_list"])
@@ -246,6 +254,50 @@ def _resolve(suite: dict, params: Mapping[str, Any] | None) -> list[_Spec]:
             )
         )
     return specs
+
+
+# Rules about each row on its own (or about duplicates among rows): on the rows of several
+# batches together, a rule that no row fails is a rule no row of any one batch fails, so
+# one run over the batches together gives every batch's result. Not so for table rules
+# (row counts) or aggregates (a column's mean), which stay per batch.
+ROW_LEVEL_PREFIXES = ("expect_column_values_to_", "expect_column_pair_values_",
+                      "expect_multicolumn_values_to_", "expect_compound_columns_to_be_unique",
+                      "expect_select_column_values_to_be_unique_within_record")
+
+
+def _row_level(spec: _Spec) -> bool:
+    return spec.expect == UNEXPECTED_ROWS or spec.expect.startswith(ROW_LEVEL_PREFIXES)
+
+
+def _no_row_fails(gx_result: Any) -> bool:
+    """GX's result says that not one row failed (not merely that the rule passed: a
+    `mostly` rule passes with some rows failing)."""
+    if not gx_result.success or _exception_message(gx_result) is not None:
+        return False
+    result = dict(gx_result.result or {})
+    key = "observed_value" if "unexpected_count" not in result else "unexpected_count"
+    return result.get(key) == 0
+
+
+@dataclass(frozen=True)
+class SharedRows:
+    """The row-level rules of a suite, validated once on the rows of several batches
+    together (`Validator.validate_together`), not one row failing any of them. Each
+    batch's `Validator.validate(..., shared=...)` takes these results as its own (exact:
+    see ROW_LEVEL_PREFIXES) and runs only the rest of the suite (its table rules) on
+    the batch itself."""
+
+    dataset: str
+    table: str
+    batches: int
+    rows: int
+    raw: dict            # suite index -> GX's result on the rows together
+    outcomes: list       # GX's suite results (for the merged result's run metadata)
+
+    def note(self) -> dict:
+        """What the batch's GX result says about the rules it shares (Data Docs)."""
+        return {"batches": self.batches, "rows": self.rows, "table": self.table,
+                "expectations": sorted(self.raw)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,17 +513,57 @@ class Validator:
         if self._path:
             dbapi_connection.execute(self._path)
 
-    def validate(self, table: str, dataset: str, *, params: dict | None = None) -> Verdict:
+    def validate(self, table: str, dataset: str, *, params: dict | None = None,
+                 shared: SharedRows | None = None) -> Verdict:
         """Validate ``table`` ('name', 'schema.name' or 'catalog.schema.name') with the
-        suite ``expectations/<dataset>.yml``; ``{param: name}`` values come from ``params``."""
+        suite ``expectations/<dataset>.yml``; ``{param: name}`` values come from ``params``.
+        With ``shared`` (from `validate_together` on rows that include this table's), the
+        rules it holds are taken from it and only the others run on ``table``."""
         from flows import timing
 
         with timing.timed("validate"):
-            return self._validate(table, dataset, params)
+            return self._validate(table, dataset, params, shared)
 
-    def _validate(self, table: str, dataset: str, params: dict | None) -> Verdict:
+    def validate_together(self, table: str, dataset: str, *, params: dict | None = None,
+                          batches: int, rows: int) -> SharedRows | None:
+        """Run the suite's row-level rules that ``params`` resolve (those needing a
+        per-batch param are left to each batch) once on ``table``, the rows of
+        ``batches`` batches together. Returns them if not one row failed any, for each
+        batch's `validate(..., shared=...)`; else None: then validate each batch whole,
+        which finds which batches hold the failing rows."""
+        from flows import timing
+
+        with timing.timed("validate"):
+            suite = load_suite(dataset, self.expectations_dir)
+            specs = [s for s in _resolve(suite, params, skip_missing=True) if _row_level(s)]
+            if not specs:
+                return None
+            raw, outcomes = self._run(table, dataset, specs)
+            if not all(_no_row_fails(raw[s.index]) for s in specs):
+                return None
+            return SharedRows(dataset, table, batches, rows, raw, outcomes)
+
+    def _validate(self, table: str, dataset: str, params: dict | None,
+                  shared: SharedRows | None) -> Verdict:
         suite = load_suite(dataset, self.expectations_dir)
         specs = _resolve(suite, params)  # a missing param fails here, before any GX work
+        taken = set() if shared is None else {s.index for s in specs} & set(shared.raw)
+        own = [s for s in specs if s.index not in taken]
+        raw, outcomes = self._run(table, dataset, own) if own else ({}, [])
+        if taken:
+            raw.update({i: shared.raw[i] for i in taken})
+            outcomes += shared.outcomes
+        results = [_to_result(spec, raw[spec.index]) for spec in specs]
+        accepted = not any(not r.success and r.severity == "critical" for r in results)
+        merged = _merge_outcomes(dataset, table, specs, raw, outcomes)
+        if taken and merged:
+            merged["meta"]["satudata_shared"] = shared.note()
+        return Verdict(suite=dataset, table=table, accepted=accepted, results=results,
+                       gx_result=merged)
+
+    def _run(self, table: str, dataset: str, specs: list[_Spec]) -> tuple[dict, list]:
+        """GX on ``table`` for ``specs``: their results by suite index, and GX's suite
+        results."""
         catalog, schema, table_name = _split_table(table)
         gx = self._gx
         expectations = {spec.index: _build_expectation(gx, spec, dataset) for spec in specs}
@@ -520,11 +612,7 @@ class Validator:
                     raw[item.expectation_config.meta["satudata_index"]] = item
         finally:
             self._datasource.delete_asset(asset_name)
-
-        results = [_to_result(spec, raw[spec.index]) for spec in specs]
-        accepted = not any(not r.success and r.severity == "critical" for r in results)
-        return Verdict(suite=dataset, table=table, accepted=accepted, results=results,
-                       gx_result=_merge_outcomes(dataset, table, specs, raw, outcomes))
+        return raw, outcomes
 
     def close(self) -> None:
         """Close the persisted connection and dispose both engines GX made."""

@@ -406,3 +406,109 @@ def test_params_are_substituted_from_a_custom_suite(database: Path, tmp_path: Pa
     assert failure.unexpected_count == 4  # the four regencies (kabupaten)
     assert "values must be one of {36.71, 36.72}" in failure.message
     assert "e.g. 36.01, 36.02, 36.03, 36.04" in failure.message
+
+
+# --- row rules run once on several batches together (the pipeline's staged files) ---------
+
+
+@pytest.fixture(scope="module")
+def parts(database: Path) -> dict[str, str]:
+    """CLEAN split in two batches, their rows together, and the two halves of a batch
+    whose ticket-like key repeats across them (each half is clean on its own)."""
+    con = duckdb.connect(str(database))
+    _create(con, "landing.part_a", CLEAN[:5])
+    _create(con, "landing.part_b", CLEAN[5:])
+    _create(con, "landing.together", CLEAN)
+    _create(con, "landing.together_repeating", CLEAN[:5] + CLEAN[:2])
+    con.close()
+    return {"a": "landing.part_a", "b": "landing.part_b", "together": "landing.together"}
+
+
+def test_row_rules_run_once_for_several_batches_give_each_batch_its_own_verdict(
+        database: Path, parts: dict[str, str]) -> None:
+    from flows.quality import Validator
+
+    suite = load_suite("penduduk")["expectations"]
+    with Validator(database) as validator:
+        shared = validator.validate_together(parts["together"], "penduduk", params=PARAMS,
+                                             batches=2, rows=len(CLEAN))
+        assert shared is not None
+        # the rules about rows, not those about the table (its columns, its row count)
+        assert {suite[i]["expect"] for i in shared.raw} >= {
+            "expect_column_values_to_not_be_null", "expect_compound_columns_to_be_unique",
+            "unexpected_rows"}
+        assert not any(suite[i]["expect"].startswith("expect_table_") for i in shared.raw)
+        for part in ("a", "b"):
+            alone = validator.validate(parts[part], "penduduk", params=PARAMS)
+            with_shared = validator.validate(parts[part], "penduduk", params=PARAMS,
+                                             shared=shared)
+            assert with_shared.results == alone.results
+            assert with_shared.accepted and alone.accepted
+            note = with_shared.gx_result["meta"]["satudata_shared"]
+            assert note["batches"] == 2 and note["rows"] == len(CLEAN)
+            assert len(with_shared.gx_result["results"]) == len(suite)
+        # the table rules still run on the batch itself: an empty batch is rejected
+        empty = validator.validate("landing.empty", "penduduk", params=PARAMS, shared=shared)
+    assert not empty.accepted
+    assert _failure(empty, "expect_table_row_count_to_be_between", None)
+
+
+@pytest.mark.parametrize("table", ["together_repeating", "null_name", "duplicate_key"])
+def test_a_row_failing_any_rule_among_the_batches_shares_nothing(database: Path,
+                                                                 parts: dict[str, str],
+                                                                 table: str) -> None:
+    """A key repeated across batches, a warning, a critical failure: each batch is then
+    validated whole (which finds the batches at fault)."""
+    from flows.quality import Validator
+
+    with Validator(database) as validator:
+        assert validator.validate_together(f"landing.{table}", "penduduk", params=PARAMS,
+                                           batches=2, rows=7) is None
+
+
+def test_a_rule_that_passes_with_failing_rows_shares_nothing(database: Path,
+                                                             tmp_path: Path) -> None:
+    """`mostly`: GX says success with some rows failing; shared, those rows would be
+    nobody's."""
+    from flows.quality import Validator
+
+    (tmp_path / "kota.yml").write_text(
+        "dataset: kota\n"
+        "expectations:\n"
+        "  - expect: expect_column_values_to_be_in_set\n"
+        "    kwargs: {column: kode_wilayah, value_set: [36.71, 36.72, 36.01, 36.02, 36.03,\n"
+        "             36.04], mostly: 0.5}\n"
+        "    severity: critical\n"
+    )
+    with Validator(database, expectations_dir=tmp_path) as validator:
+        whole = validator.validate("landing.bad_total", "kota")
+        assert whole.accepted and whole.results[0].unexpected_count == 1   # 36.73
+        assert validator.validate_together("landing.bad_total", "kota", batches=2,
+                                           rows=9) is None
+        assert validator.validate_together("landing.clean", "kota", batches=2,
+                                           rows=8) is not None
+
+
+def test_a_row_rule_with_a_per_batch_param_runs_on_each_batch(database: Path,
+                                                               tmp_path: Path) -> None:
+    from flows.quality import Validator
+
+    (tmp_path / "kota.yml").write_text(
+        "dataset: kota\n"
+        "expectations:\n"
+        "  - expect: expect_column_values_to_not_be_null\n"
+        "    kwargs: {column: kode_wilayah}\n"
+        "    severity: critical\n"
+        "  - expect: expect_column_values_to_be_in_set\n"
+        "    kwargs: {column: kode_wilayah, value_set: {param: kota}}\n"
+        "    severity: critical\n"
+    )
+    with Validator(database, expectations_dir=tmp_path) as validator:
+        shared = validator.validate_together("landing.clean", "kota", params={},
+                                             batches=2, rows=8)
+        assert shared is not None and set(shared.raw) == {0}
+        verdict = validator.validate("landing.part_a", "kota",
+                                     params={"kota": ["36.71", "36.72"]}, shared=shared)
+    assert not verdict.accepted
+    [failure] = verdict.critical_failures
+    assert failure.unexpected_count == 1   # part_a's one kabupaten row (36.01)

@@ -9,7 +9,8 @@ import duckdb
 import pytest
 from prefect.logging import disable_run_logger
 
-from flows import ingest, pipeline
+from flows import data_docs, ingest, pipeline
+from flows.quality import load_suite
 from flows.registry import load_registry
 from flows.settings import Settings
 from flows.warehouse import banten_regency_codes, connect, initialise
@@ -161,3 +162,114 @@ def test_a_staged_revision_replaces_its_month_and_leaves_the_others(sample, tmp_
     after = _raw(settings, months)
     assert {m: n for m, n, _ in after} == {**before, "2024-03": before["2024-03"] - 5}
     assert all(batches == 1 for _, _, batches in after)   # March: the revision's rows only
+
+
+# --- the row rules of the feed's suite run once on all its staged files -----------------
+
+
+def _quality(settings):
+    return sorted(_raw(settings, (
+        "select s.file_name, q.* exclude (submission_id) from meta.quality_results q "
+        "join meta.submissions s using (submission_id)")))
+
+
+def _spy_together(monkeypatch):
+    calls = []
+    real = pipeline._validate_together
+
+    def spy(session, feed, spec, staged, codes):
+        calls.append((len(staged), real(session, feed, spec, staged, codes)))
+        return calls[-1][1]
+
+    monkeypatch.setattr(pipeline, "_validate_together", spy)
+    return calls
+
+
+def test_files_validated_together_get_the_results_of_validating_each_whole(
+        sample, tmp_path, monkeypatch):
+    feeds, feed, spec = sample
+    calls = _spy_together(monkeypatch)
+    together = _settings(tmp_path / "together", feeds)
+    summary = _ingest(together, feed, spec)
+    assert summary.accepted == 12
+    [(batches, shared)] = calls
+    assert batches == 12 and shared is not None and shared.rows == summary.rows
+
+    monkeypatch.setattr(pipeline, "_validate_together", lambda *args: None)
+    whole = _settings(tmp_path / "whole", feeds)
+    assert _ingest(whole, feed, spec).accepted == 12
+    # every file's recorded result of every rule: the same either way
+    assert _quality(together) == _quality(whole)
+    assert len(_quality(together)) == 12 * len(load_suite("aduan")["expectations"])
+    # GX's Data Docs say on each file's page that its row rules ran on the 12 together
+    page = next(p for p in data_docs.build(together).rglob("validations/**/*.html")
+                if "/accepted/" in str(p)).read_text(encoding="utf-8")
+    assert f"checked once on the 12 files received together from this feed " \
+           f"({summary.rows:,} rows; no row failed)" in page
+
+
+def _revise(folder, month, change):
+    """A re-sent month: `change(header, rows)` edits its rows (lists of values)."""
+    lines = (folder / f"aduan_2024_{month}.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(";")
+    rows = [line.split(";") for line in lines[1:]]
+    change(header, rows)
+    (folder / f"aduan_2024_{month}_revisi.csv").write_text(
+        "\n".join([lines[0], *(";".join(r) for r in rows)]) + "\n", encoding="utf-8")
+
+
+def test_a_bad_row_among_files_validated_together_quarantines_only_its_file(
+        sample, tmp_path, monkeypatch):
+    feeds, feed, spec = sample
+    settings = _settings(tmp_path / "home", feeds)
+    _ingest(settings, feed, spec)
+    february = "select nomor_tiket, status from raw.aduan where strftime(diterima_pada, " \
+               "'%Y-%m') = '2024-02' order by 1"
+    before = _raw(settings, february)
+    folder = feeds.parent / "landing" / feed.regency / "aduan"
+
+    def recategorise(header, rows):
+        rows[0][header.index("Kategori")] = "banjir"
+
+    def unknown_status(header, rows):
+        rows[4][header.index("Status")] = "batal"
+
+    _revise(folder, "01", recategorise)
+    _revise(folder, "02", unknown_status)
+    calls = _spy_together(monkeypatch)
+    summary = _ingest(settings, feed, spec)
+    assert calls == [(2, None)]        # some row failed: each file validated whole
+    assert (summary.accepted, summary.quarantined) == (1, 1)
+    assert "aduan_2024_02_revisi.csv" in summary.reasons[0]
+    assert "status" in summary.reasons[0] and "batal" in summary.reasons[0]
+    assert _raw(settings, february) == before
+    assert _raw(settings, "select count(*) from raw.aduan where kategori = 'banjir' and "
+                          "nomor_tiket = (select min(nomor_tiket) from raw.aduan where "
+                          "strftime(diterima_pada, '%Y-%m') = '2024-01')") == [(1,)]
+
+
+def test_table_rules_still_judge_each_file_validated_together(sample, tmp_path, monkeypatch):
+    """Files whose rows passed the row rules together: each file's row count is still
+    judged on its own (here: a re-sent month with less than half the rows of the file
+    before it, a warning)."""
+    feeds, feed, spec = sample
+    settings = _settings(tmp_path / "home", feeds)
+    _ingest(settings, feed, spec)
+    folder = feeds.parent / "landing" / feed.regency / "aduan"
+
+    def recategorise(header, rows):
+        rows[0][header.index("Kategori")] = "banjir"
+
+    _revise(folder, "01", recategorise)
+    _revise(folder, "02", lambda header, rows: rows.__delitem__(slice(3, None)))
+    calls = _spy_together(monkeypatch)
+    summary = _ingest(settings, feed, spec)
+    assert [(n, shared is not None) for n, shared in calls] == [(2, True)]
+    assert (summary.accepted, summary.quarantined) == (2, 0)
+    counts = [(name, success, message) for name, _, expectation, _, severity, success, *_,
+              message in _quality(settings)
+              if expectation == "expect_table_row_count_to_be_between"
+              and severity == "warning" and name.endswith("_revisi.csv")]
+    assert [(name, success) for name, success, _ in counts] == [
+        ("aduan_2024_01_revisi.csv", True), ("aduan_2024_02_revisi.csv", False)]
+    assert "3" in counts[1][2]
