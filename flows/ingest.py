@@ -43,6 +43,15 @@ from flows.warehouse import create_dataset_table_sql, discard_staged
 MAX_EXAMPLES = 5
 # "=SUM(", "+cmd|", "@HYPERLINK(", "-2+3": what Excel would execute rather than show.
 FORMULA_PATTERN = r"^\s*(=|[+\-@]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(|!])"
+# The characters a value matching FORMULA_PATTERN can start with (RE2's \s is [\t\n\f\r ]).
+FORMULA_FIRST = (9, 10, 12, 13, 32, ord("+"), ord("-"), ord("="), ord("@"))
+
+
+def formula_sql(value: str) -> str:
+    """SQL: `value` matches FORMULA_PATTERN. Its first character is tested first: almost
+    no value starts like a formula, and the regex then never runs (~6 % of a load)."""
+    return (f"(ascii({value}) in ({', '.join(map(str, FORMULA_FIRST))}) and "
+            f"regexp_matches({value}, {_sql_literal(FORMULA_PATTERN)}))")
 
 
 @dataclass(frozen=True)
@@ -412,7 +421,7 @@ def _streaming_rows(feed: Feed, spec: DatasetSpec, name: str, headers: list[str]
         if c.required:
             flags.append(f"{r} is null")
         if _formula_checked(c):
-            flags.append(f"regexp_matches({r}, {_sql_literal(FORMULA_PATTERN)})")
+            flags.append(formula_sql(r))
         if c.type == "region_code":
             flags.append(f"({c.name} <> {regency} and not starts_with({c.name}, "
                          f"{regency_prefix}) and starts_with({c.name}, '36.'))")

@@ -325,3 +325,18 @@ def test_an_unwritable_digest_cache_does_not_stop_a_run(tmp_path):
     (folder / "missing-dir").write_text("a file where the folder should be")
     ingest_module.save_digests(target)   # must not raise
     assert not target.exists()
+
+
+@pytest.mark.parametrize("value", ["=SUM(A1)", " =1", "\t=1", "\n=1", "\r=1", "\x0c=1",
+                                   "+cmd|' /C calc'!A0", "@HYPERLINK(", "- foo(", "-2+3",
+                                   "abc", "a=b", "-abc", "\x0b=1", "", "\u00a0=1", "😀=1"])
+def test_the_formula_check_with_its_first_character_test_is_the_pattern(value):
+    """The streaming load tests a value's first character before FORMULA_PATTERN: the
+    same answer for every value."""
+    from flows.ingest import FORMULA_PATTERN, formula_sql
+
+    con = duckdb.connect()
+    fast = con.execute(f"select {formula_sql('v')} from (select ?::varchar as v)",
+                       [value]).fetchone()[0]
+    regex = con.execute("select regexp_matches(?, ?)", [value, FORMULA_PATTERN]).fetchone()[0]
+    assert bool(fast) == regex
