@@ -132,9 +132,10 @@ def _record_quality(con, submission_id: str, verdict) -> None:
              redact(json.dumps(r.observed_value, default=str)), r.unexpected_count,
              redact(json.dumps(r.unexpected_examples, default=str)), redact(r.message)]
             for r in verdict.results]
-    if rows:
-        con.executemany(
-            "insert into meta.quality_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    if rows:   # one statement (DuckDB's executemany runs one per row: ~0.5 ms each)
+        con.execute("insert into meta.quality_results values "
+                    + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+                    [v for row in rows for v in row])
 
 
 def _quarantine(settings: Settings, con, run_id: str, feed: Feed, received: Received,
