@@ -603,8 +603,8 @@ def stage_csv_files(con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpe
             )
         with timing.timed("ingest.load.check"):
             counts = dict(con.execute(
-                f"select _batch_id, count(*) from {raw} where _batch_id in "
-                "(select unnest(?::varchar[])) group by 1", [ids]).fetchall())
+                f"select _batch_id, count(*) from {raw} where _regency = ? and _batch_id in "
+                "(select unnest(?::varchar[])) group by 1", [feed.regency, ids]).fetchall())
         if any(not counts.get(i) for i in ids):
             con.execute("rollback")   # a file without data rows: its own load says so
             return None
@@ -623,28 +623,34 @@ def stage_csv_files(con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpe
     return {i: counts[i] for i in ids}
 
 
-def staged_batch(con: duckdb.DuckDBPyConnection, spec: DatasetSpec,
-                 received: Received) -> str:
-    """A view of a staged batch's rows in `raw` (catalog.schema.name), for validation."""
+def _staged_view(con: duckdb.DuckDBPyConnection, view: str, spec: DatasetSpec,
+                 regency: str, batch_ids: list[str]) -> str:
+    """A view of staged batches' rows in `raw`. It names the regency as well: a feed's
+    files are staged together, so its row groups hold that regency alone and DuckDB skips
+    every other one by its statistics (batch ids are random: they skip nothing). On a
+    10 M-row `raw`, a 373k-row feed's row rules: 1.0 -> 0.2 s."""
     catalog = con.execute("select current_database()").fetchone()[0]
-    view = f"{_scratch(con)}.main.staged_{received.batch_id}"
-    con.execute(f"create or replace view {view} as select * from "
-                f"{_quote_ident(catalog)}.raw.{spec.name} "
-                f"where _batch_id = {_sql_literal(received.batch_id)}")
-    return view
-
-
-def staged_together(con: duckdb.DuckDBPyConnection, spec: DatasetSpec,
-                    batch_ids: list[str]) -> str:
-    """A view of the rows of several staged batches together (catalog.schema.name), for
-    the row rules a feed's files share (`quality.Validator.validate_together`). Drop it
-    with `drop_view`."""
-    catalog = con.execute("select current_database()").fetchone()[0]
-    view = f"{_scratch(con)}.main.staged_together"
     ids = ", ".join(_sql_literal(b) for b in batch_ids)
     con.execute(f"create or replace view {view} as select * from "
-                f"{_quote_ident(catalog)}.raw.{spec.name} where _batch_id in ({ids})")
+                f"{_quote_ident(catalog)}.raw.{spec.name} "
+                f"where _regency = {_sql_literal(regency)} and _batch_id in ({ids})")
     return view
+
+
+def staged_batch(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, feed: Feed,
+                 received: Received) -> str:
+    """A view of a staged batch's rows in `raw` (catalog.schema.name), for validation."""
+    return _staged_view(con, f"{_scratch(con)}.main.staged_{received.batch_id}", spec,
+                        feed.regency, [received.batch_id])
+
+
+def staged_together(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, feed: Feed,
+                    batch_ids: list[str]) -> str:
+    """A view of the rows of several staged batches of `feed` together (catalog.schema.
+    name), for the row rules its files share (`quality.Validator.validate_together`).
+    Drop it with `drop_view`."""
+    return _staged_view(con, f"{_scratch(con)}.main.staged_together", spec, feed.regency,
+                        batch_ids)
 
 
 def drop_view(con: duckdb.DuckDBPyConnection, view: str) -> None:

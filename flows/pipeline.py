@@ -510,7 +510,7 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
         else item.received_at
     try:
         if staged:
-            table, rows = staged_batch(con, spec, item), staged_rows
+            table, rows = staged_batch(con, spec, feed, item), staged_rows
         else:
             table, rows = load_batch(con, feed, spec, item)
         periods = batch_periods(con, table, spec, period_day)
@@ -597,7 +597,7 @@ def _validate_together(session: _Session, feed: Feed, spec: DatasetSpec,
         return None
     params = {k: v for k, v in _suite_params(session.con, feed, regency_codes).items()
               if k not in PER_BATCH_PARAMS}
-    view = staged_together(session.con, spec, sorted(staged))
+    view = staged_together(session.con, spec, feed, sorted(staged))
     try:
         with timing.timed("validate.together"):
             return session.validation.validate_together(
