@@ -58,16 +58,77 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_dbt(settings: Settings, *args: str) -> DbtResult:
-    """Run `dbt <args>` and return its per-node results; raise TransformError on failure."""
+# --- a dbt process started ahead of time (flows/dbt_worker.py) -------------------------------
+
+_warm: tuple[subprocess.Popen, tuple] | None = None   # the process, and what it was started for
+
+
+def _warm_key(settings: Settings) -> tuple:
+    return (str(settings.warehouse), str(dbt_dir()), str(settings.dbt_target_dir))
+
+
+def start_warm(settings: Settings) -> None:
+    """Start a dbt process that imports dbt now and runs the next dbt command of this
+    process (`run_dbt`), so that command does not wait ~2 s for dbt's imports. Idle, it
+    only imports: it opens the warehouse when it is given its command."""
+    global _warm
+    if _warm is not None and _warm[0].poll() is None and _warm[1] == _warm_key(settings):
+        return
+    stop_warm()
+    settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.dbt_worker"], cwd=dbt_dir(), env=dbt_env(settings),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _warm = (proc, _warm_key(settings))
+
+
+def stop_warm() -> None:
+    """End the waiting dbt process, if any (it has run nothing)."""
+    global _warm
+    if _warm is None:
+        return
+    proc, _ = _warm
+    _warm = None
+    if proc.poll() is None:
+        try:
+            proc.communicate("\n", timeout=10)
+        except (subprocess.TimeoutExpired, OSError, ValueError):
+            proc.kill()
+            proc.wait()
+
+
+def _take_warm(settings: Settings) -> subprocess.Popen | None:
+    global _warm
+    if _warm is None:
+        return None
+    proc, key = _warm
+    if proc.poll() is not None or key != _warm_key(settings):
+        stop_warm()
+        return None
+    _warm = None
+    return proc
+
+
+def run_dbt(settings: Settings, *args: str, then_warm: bool = False) -> DbtResult:
+    """Run `dbt <args>` and return its per-node results; raise TransformError on failure.
+    In the dbt process started ahead of time (`start_warm`) if there is one, else in a new
+    one. `then_warm`: another dbt command follows; its process starts now."""
     import time
 
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [dbt_executable(), *args]
     started = time.perf_counter()
-    proc = subprocess.run(
-        cmd, cwd=dbt_dir(), env=dbt_env(settings), capture_output=True, text=True, check=False
-    )
+    proc = _take_warm(settings)
+    if proc is not None:
+        proc.stdin.write(json.dumps(list(args)) + "\n")
+        proc.stdin.flush()
+    else:
+        proc = subprocess.Popen([dbt_executable(), *args], cwd=dbt_dir(),
+                                env=dbt_env(settings), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if then_warm:
+        start_warm(settings)
+    stdout, stderr = proc.communicate()
+    proc = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     elapsed = time.perf_counter() - started
     nodes: list[dict] = []
     results_file = settings.dbt_target_dir / "run_results.json"
@@ -178,23 +239,56 @@ def is_built(settings: Settings, marker: str) -> bool:
             and (settings.dbt_target_dir / "manifest.json").is_file())
 
 
-def build(settings: Settings) -> DbtResult:
+def accepted_counts(settings: Settings) -> dict[str, int]:
+    """Accepted submissions per dataset (see `accepted_marker`)."""
+    from flows.warehouse import connect
+
+    with connect(settings.warehouse) as con:
+        return dict(con.execute(
+            "select dataset, count(*) from meta.submissions where status = 'accepted' "
+            "group by 1").fetchall())
+
+
+def _selection(settings: Settings, fingerprint: str, counts: dict[str, int]) -> tuple:
+    """`--select` for a build after the last successful one on this same project: only
+    what depends on the datasets whose accepted data changed since (dbt's own graph
+    operator `source:raw.<dataset>+`: their models and every test on those). Everything
+    else is as that build left it. Empty (build all) after a failed build, a project
+    change, or when a changed dataset is not a dbt source."""
+    state = _state(settings)
+    before = state.get("built_counts")
+    if not isinstance(before, dict) or not str(state.get("built", "")).startswith(
+            f"{fingerprint}/"):
+        return ()
+    changed = sorted(d for d in set(counts) | set(before)
+                     if counts.get(d, 0) != before.get(d, 0))
+    sources = {node.get("name") for node in manifest(settings).get("sources", {}).values()
+               if node.get("source_name") == "raw"}
+    if not changed or not set(changed) <= sources:
+        return ()
+    return ("--select", " ".join(f"source:raw.{d}+" for d in changed))
+
+
+def build(settings: Settings, *, then_warm: bool = False) -> DbtResult:
     """`dbt build`; before it, `dbt parse` and the metadata check when the project changed
-    since the last parse (a build parses anyway, and writes the manifest again)."""
+    since the last parse (a build parses anyway, and writes the manifest again).
+    `then_warm`: another dbt command follows (`run_dbt`)."""
     fingerprint = project_fingerprint(settings)
-    marker = accepted_marker(settings)
+    counts = accepted_counts(settings)
+    marker = f"accepted:{sum(counts.values())}"    # = accepted_marker
     manifest_file = settings.dbt_target_dir / "manifest.json"
     if _state(settings).get("parsed") != fingerprint or not manifest_file.is_file():
-        run_dbt(settings, "parse")
+        run_dbt(settings, "parse", then_warm=True)
     check_metadata(settings)
     # Unit tests check the models' logic on fixed inputs, not the data: once they passed
     # on this project (same files, same dbt), a build for new data leaves them out (~1 s).
     unit_tested = _state(settings).get("unit_tested") == fingerprint
-    result = run_dbt(settings, "build",
-                     *(("--exclude-resource-type", "unit_test") if unit_tested else ()))
+    result = run_dbt(settings, "build", *_selection(settings, fingerprint, counts),
+                     *(("--exclude-resource-type", "unit_test") if unit_tested else ()),
+                     then_warm=then_warm)
     _verified(settings)
     _remember(settings, parsed=fingerprint, built=f"{fingerprint}/{marker}",
-              unit_tested=fingerprint)
+              built_counts=counts, unit_tested=fingerprint)
     return result
 
 
@@ -214,6 +308,14 @@ def _verified(settings: Settings) -> None:
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
 
 
+def docs_needed(settings: Settings, fingerprint: str | None = None) -> bool:
+    """Whether `publish_docs` has to run `dbt docs generate`."""
+    fingerprint = fingerprint or project_fingerprint(settings)
+    site_docs = settings.site_dir / "dbt-docs"
+    return not (_state(settings).get("docs") == fingerprint
+                and all((site_docs / name).is_file() for name in DOCS_FILES))
+
+
 def publish_docs(settings: Settings) -> Path:
     """`dbt docs generate`, then publish the static docs site (with lineage) as
     `site/dbt-docs/`, switched in one rename so readers never see half of it. Skipped when
@@ -223,8 +325,7 @@ def publish_docs(settings: Settings) -> Path:
 
     site_docs = settings.site_dir / "dbt-docs"
     fingerprint = project_fingerprint(settings)
-    if (_state(settings).get("docs") == fingerprint
-            and all((site_docs / name).is_file() for name in DOCS_FILES)):
+    if not docs_needed(settings, fingerprint):
         return site_docs
     run_dbt(settings, "docs", "generate")
     staging = settings.site_dir / f".dbt-docs-{uuid.uuid4().hex}"

@@ -84,6 +84,16 @@ def test_a_new_month_of_one_regency_rebuilds_only_that_slice(sample_run, prefect
     assert {k: v for k, v in after.items() if k != ("36.73", "2025-01")} == before
     (feed,) = result["feeds"]
     assert feed["accepted"] == 1 and feed["skipped"] == 12
+    # dbt built only what depends on the complaints (`source:raw.aduan+`): the other
+    # datasets' models and tests did not run
+    import json
+
+    ran = [r["unique_id"] for r in json.loads(
+        (home / "dbt" / "target" / "run_results.json").read_text())["results"]]
+    assert "model.satudata_banten.fct_aduan" in ran
+    assert "model.satudata_banten.aduan_bulanan" in ran
+    assert not [u for u in ran if u.startswith(("model.", "seed."))
+                and "aduan" not in u], ran
 
 
 def test_build_is_skipped_only_while_project_and_data_are_unchanged(dbt_copy, tmp_path):
@@ -159,3 +169,34 @@ def test_a_ticket_sent_again_in_a_new_month_fails_the_incremental_uniqueness_tes
     # A failed build verifies nothing: the next run (nothing new) still finds it.
     with pytest.raises(RuntimeError, match=r"unique_combination_fct_aduan\S*: fail"):
         pipeline(regency="36.73", dataset="aduan")
+
+
+def test_a_dbt_process_started_ahead_runs_the_next_command(dbt_copy):
+    """`start_warm`: a dbt process imports dbt before it is needed; the next `run_dbt`
+    hands it its command, with the same results and errors as a fresh `dbt`."""
+    from flows.registry import load_registry
+    from flows.warehouse import initialise
+
+    project, settings = dbt_copy
+    initialise(settings.warehouse, load_registry(settings.feeds_file).datasets,
+               settings.reference_dir)
+    transform.start_warm(settings)
+    warm = transform._warm[0]
+    transform.run_dbt(settings, "parse")
+    assert warm.returncode == 0 and transform._warm is None     # it ran the parse
+    assert (settings.dbt_target_dir / "manifest.json").is_file()
+
+    model = project / "models" / "marts" / "penduduk_kabupaten_kota.sql"
+    model.write_text("select from where\n")
+    transform.start_warm(settings)
+    warm = transform._warm[0]
+    with pytest.raises(transform.TransformError,
+                       match=r"(?s)dbt build --select penduduk_kabupaten_kota failed \(exit 1\)"
+                             r".*penduduk_kabupaten_kota\S*: error.*syntax error"):
+        transform.run_dbt(settings, "build", "--select", "penduduk_kabupaten_kota")
+    assert warm.returncode == 1
+
+    transform.start_warm(settings)      # one nobody needs ends without running anything
+    warm = transform._warm[0]
+    transform.stop_warm()
+    assert warm.returncode == 0 and transform._warm is None
