@@ -283,6 +283,11 @@ def main(argv: list[str]) -> int:
     if kind not in STEPS:
         raise SystemExit(f"unknown step {kind!r} (one of {', '.join(STEPS)})")
     _write(STEPS[kind](args))
+    if kind == "flow":
+        # End as the `satudata` command does after a run (flows.cli.entry): no teardown.
+        from flows.cli import exit_now
+
+        exit_now(0)
     return 0
 
 
