@@ -707,13 +707,10 @@ def _run_quality(settings: Settings, run_id: str) -> list[dict]:
 
 def _run_body(settings: Settings, run: RunSummary, regency: str | None, dataset: str | None,
               window: PeriodRange | None) -> None:
-    # A dbt process imports dbt while the files are received and ingested (~2 s of the
-    # dbt build that follows); ended unused if no build is needed.
-    transform.start_warm(settings)
     try:
         _run_stages(settings, run, regency, dataset, window)
     finally:
-        transform.stop_warm()
+        transform.stop_warm()   # a dbt process started ahead and not needed after all
 
 
 def _run_stages(settings: Settings, run: RunSummary, regency: str | None,
@@ -803,6 +800,9 @@ def _backfill_feeds(settings: Settings, run: RunSummary, registry: Registry, fee
             run.feed_errors.append(f"feed {feed.id}: {e}")
 
 
+WARM_DBT_MAX_BYTES = 256 << 20   # new files up to this size: dbt is prepared while they load
+
+
 def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
                         feeds: list[Feed], codes: list[str]) -> None:
     """Receiving is I/O (downloads, copies): all feeds at once, network feeds retried
@@ -823,6 +823,13 @@ def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
     for future in futures.values():
         future.wait()
     save_digests(digests)
+    new_bytes = sum(r.bytes for f in futures.values() if f.state.is_completed()
+                    for r in f.result()[0])
+    if 0 < new_bytes <= WARM_DBT_MAX_BYTES:
+        # A dbt process imports dbt while these files are ingested (~2 s of the build that
+        # follows them). Only for a small intake: beside a large one's ingest it would
+        # add its memory (~150 MB) to the run's peak for a gain of 2 s in minutes.
+        transform.start_warm(settings)
     for feed in feeds:
         try:
             received, skipped = futures[feed.id].result()

@@ -83,18 +83,16 @@ def start_warm(settings: Settings) -> None:
 
 
 def stop_warm() -> None:
-    """End the waiting dbt process, if any (it has run nothing)."""
+    """End the waiting dbt process, if any. It has run nothing and opened nothing (it
+    may still be importing dbt): it is killed, not waited for."""
     global _warm
     if _warm is None:
         return
     proc, _ = _warm
     _warm = None
     if proc.poll() is None:
-        try:
-            proc.communicate("\n", timeout=10)
-        except (subprocess.TimeoutExpired, OSError, ValueError):
-            proc.kill()
-            proc.wait()
+        proc.kill()
+    proc.communicate()
 
 
 def _take_warm(settings: Settings) -> subprocess.Popen | None:

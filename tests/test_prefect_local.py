@@ -18,13 +18,22 @@ SATUDATA = str(Path(sys.executable).parent / "satudata")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_a_run_without_a_server_starts_its_own_and_leaves_nothing_behind(tmp_path):
+# `satudata run` itself; and the same with Prefect imported before the CLI starts its
+# server (Prefect then starts its own as well): either way nothing outlives the run.
+PREFECT_FIRST = ("import sys, prefect; from flows.cli import entry; "
+                 "sys.argv = ['satudata', 'run', '--regency', '36.73', '--dataset', "
+                 "'penduduk']; entry()")
+
+
+@pytest.mark.parametrize("command", [
+    [SATUDATA, "run", "--regency", "36.73", "--dataset", "penduduk"],
+    [sys.executable, "-c", PREFECT_FIRST]], ids=["cli", "prefect-imported-first"])
+def test_a_run_without_a_server_starts_its_own_and_leaves_nothing_behind(tmp_path, command):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(SATUDATA_HOME=str(tmp_path / "home"), PREFECT_HOME=str(tmp_path / "prefect"),
                SATUDATA_FEEDS=str(ROOT / "data" / "feeds.yml"))
-    proc = subprocess.Popen([SATUDATA, "run", "--regency", "36.73", "--dataset", "penduduk"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=300)
     finally:
