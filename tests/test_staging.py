@@ -218,6 +218,11 @@ def _revise(folder, month, change):
         "\n".join([lines[0], *(";".join(r) for r in rows)]) + "\n", encoding="utf-8")
 
 
+def _recategorise(header, rows):
+    """A re-sent month whose first ticket changed category (still a valid one)."""
+    rows[0][header.index("Kategori")] = "banjir"
+
+
 def test_a_bad_row_among_files_validated_together_quarantines_only_its_file(
         sample, tmp_path, monkeypatch):
     feeds, feed, spec = sample
@@ -228,13 +233,10 @@ def test_a_bad_row_among_files_validated_together_quarantines_only_its_file(
     before = _raw(settings, february)
     folder = feeds.parent / "landing" / feed.regency / "aduan"
 
-    def recategorise(header, rows):
-        rows[0][header.index("Kategori")] = "banjir"
-
     def unknown_status(header, rows):
         rows[4][header.index("Status")] = "batal"
 
-    _revise(folder, "01", recategorise)
+    _revise(folder, "01", _recategorise)
     _revise(folder, "02", unknown_status)
     calls = _spy_together(monkeypatch)
     summary = _ingest(settings, feed, spec)
@@ -257,10 +259,7 @@ def test_table_rules_still_judge_each_file_validated_together(sample, tmp_path, 
     _ingest(settings, feed, spec)
     folder = feeds.parent / "landing" / feed.regency / "aduan"
 
-    def recategorise(header, rows):
-        rows[0][header.index("Kategori")] = "banjir"
-
-    _revise(folder, "01", recategorise)
+    _revise(folder, "01", _recategorise)
     _revise(folder, "02", lambda header, rows: rows.__delitem__(slice(3, None)))
     calls = _spy_together(monkeypatch)
     summary = _ingest(settings, feed, spec)
