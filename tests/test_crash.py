@@ -47,6 +47,17 @@ def _dbt_running(pid: int) -> bool:
     return False
 
 
+def _dbt_building(home: Path) -> bool:
+    """dbt is running nodes: its log says how many threads it runs them on, which only a
+    command that runs nodes (build, not parse) logs. (The build may run in a dbt process
+    started ahead of time, flows/dbt_worker.py, whose command line does not say build.)"""
+    try:
+        return "Concurrency:" in (home / "dbt" / "logs" / "dbt.log").read_text(
+            encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
 def _publishing(home: Path) -> bool:
     datasets = home / "site" / "datasets"
     return datasets.exists() and any(p.name.startswith(".staging-")
@@ -67,7 +78,7 @@ def _run_and_kill(home: Path, feeds: Path, stage: str, timeout_s: float = 300) -
             if stage == "ingest" and raw.exists() and sum(
                     1 for p in raw.rglob("*.meta.json")) >= 20:
                 break
-            if stage == "dbt" and _dbt_running(proc.pid):
+            if stage == "dbt" and (_dbt_running(proc.pid) or _dbt_building(home)):
                 time.sleep(0.5)
                 break
             if stage == "publish" and _publishing(home):
