@@ -218,15 +218,12 @@ def _remember(settings: Settings, **entries: str) -> None:
     write_json_atomic(_state_path(settings), state)
 
 
-def accepted_marker(settings: Settings) -> str:
+def accepted_marker(settings: Settings, counts: dict[str, int] | None = None) -> str:
     """What the marts were built from: accepted submissions are only ever added (a
-    re-send or a backfill adds one), so their count changes whenever the data does."""
-    from flows.warehouse import connect
-
-    with connect(settings.warehouse) as con:
-        count = con.execute(
-            "select count(*) from meta.submissions where status = 'accepted'").fetchone()[0]
-    return f"accepted:{count}"
+    re-send or a backfill adds one), so their count changes whenever the data does.
+    `counts`: `accepted_counts`, when the caller has them."""
+    counts = accepted_counts(settings) if counts is None else counts
+    return f"accepted:{sum(counts.values())}"
 
 
 def is_built(settings: Settings, marker: str) -> bool:
@@ -273,7 +270,7 @@ def build(settings: Settings, *, then_warm: bool = False) -> DbtResult:
     `then_warm`: another dbt command follows (`run_dbt`)."""
     fingerprint = project_fingerprint(settings)
     counts = accepted_counts(settings)
-    marker = f"accepted:{sum(counts.values())}"    # = accepted_marker
+    marker = accepted_marker(settings, counts)
     manifest_file = settings.dbt_target_dir / "manifest.json"
     if _state(settings).get("parsed") != fingerprint or not manifest_file.is_file():
         run_dbt(settings, "parse", then_warm=True)
