@@ -165,6 +165,9 @@ def cmd_serve(extra: list[str]) -> int:
     os.environ["SATUDATA_SITE"] = str(settings.site_dir)
     from streamlit.web import cli as stcli
 
+    from flows import static_files
+
+    static_files.install()   # downloads stay whole while a release is published
     sys.argv = streamlit_argv(extra)
     print(f"Satu Data Banten catalogue: http://localhost:"
           f"{_port(sys.argv)} (site: {settings.site_dir})", flush=True)

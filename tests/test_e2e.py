@@ -11,11 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,6 +19,7 @@ from urllib.parse import urlparse
 import pytest
 
 from app.auth import hash_password
+from tests.helpers import free_port, stop_group, wait_healthy
 from tests.site_fixture import POPULATION_2024_S2, SLUG, write_site
 
 pytestmark = pytest.mark.e2e
@@ -49,26 +46,6 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 20_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 45) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"satudata serve exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise TimeoutError(f"{url} did not become healthy in {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """`satudata serve` on a free port with a fixture site and a hashed password."""
@@ -80,7 +57,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     (workdir / ".streamlit" / "secrets.toml").write_text(
         f'[officials.users]\nwalidata = "{hash_password(PASSWORD)}"\n', encoding="utf-8"
     )
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("SATUDATA_SITE", "SATUDATA_BASE_URL")}
     env["SATUDATA_HOME"] = str(home)
     log = (base / "server.log").open("w")
@@ -95,16 +72,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         yield {"url": url, "home": home, "site": home / "site", "log": base / "server.log"}
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_group(proc)
         log.close()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -17,19 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT, copy_sample_data
+from tests.helpers import PROJECT_ROOT, copy_sample_data, free_port
 
 pytestmark = pytest.mark.reliability
 SATUDATA = str(Path(sys.executable).parent / "satudata")
 CLIENTS = 20
 DURATION_S = 60
 RESULTS = PROJECT_ROOT / "tests" / "output" / "reliability"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, int]:
@@ -50,7 +43,7 @@ def test_catalogue_serves_20_clients_while_a_release_is_published(sample_run, tm
     feeds = copy_sample_data(data)
     env = dict(os.environ, SATUDATA_HOME=str(home), SATUDATA_FEEDS=str(feeds),
                PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [SATUDATA, "serve", "--server.port", str(port), "--server.address", "127.0.0.1"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -1,0 +1,126 @@
+"""Downloads from the real `satudata serve` stay whole while the published files are
+replaced (flows/static_files.py): every response is one version of the file, complete, with
+a Content-Length that matches it; range requests and the usual refusals still work."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import free_port, stop_group, wait_healthy
+
+SATUDATA = str(Path(sys.executable).parent / "satudata")
+PROBE = "replaced.json"
+
+
+def _version(n: int) -> bytes:
+    """Version `n` of the probe file; versions differ in size, as catalogue versions do."""
+    return json.dumps({"version": n, "pad": "x" * (20_000 + (n % 40) * 700)}).encode()
+
+
+def _replace(site: Path, body: bytes) -> None:
+    """Publish the probe file the way the publisher does: write beside, then rename."""
+    tmp = site / f".{PROBE}.tmp"
+    tmp.write_bytes(body)
+    os.replace(tmp, site / PROBE)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    home = tmp_path_factory.mktemp("static") / "home"
+    site = home / "site"
+    site.mkdir(parents=True)
+    (site / "folder").mkdir()
+    _replace(site, _version(0))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("SATUDATA_SITE", "SATUDATA_BASE_URL")}
+    env["SATUDATA_HOME"] = str(home)
+    proc = subprocess.Popen(
+        [SATUDATA, "serve", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.fileWatcherType", "none"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        yield {"port": port, "site": site, "pid": proc.pid}
+    finally:
+        stop_group(proc)
+
+
+def _fetch(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_a_file_replaced_during_downloads_is_served_whole(served: dict) -> None:
+    site, port = served["site"], served["port"]
+    versions = {0: (site / PROBE).read_bytes()}
+    open_before = len(os.listdir(f"/proc/{served['pid']}/fd"))
+    failures: list[str] = []
+    fetched = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + 4
+
+    def publisher() -> None:
+        n = 1
+        while time.monotonic() < stop:
+            with lock:   # known before any client can read it
+                versions[n] = _version(n)
+            _replace(site, versions[n])
+            n += 1
+
+    def client() -> None:
+        nonlocal fetched
+        while time.monotonic() < stop:
+            try:
+                status, headers, body = _fetch(port, f"/app/static/{PROBE}")
+                version = json.loads(body)["version"]
+                with lock:
+                    ok = (status == 200 and int(headers["content-length"]) == len(body)
+                          and body == versions.get(version))
+                    fetched += 1
+                    if not ok:
+                        failures.append(f"status {status}, {len(body)} bytes, version {version}")
+            except Exception as e:  # noqa: BLE001 - every broken download is counted
+                with lock:
+                    failures.append(repr(e)[:120])
+
+    threads = [threading.Thread(target=publisher)] + [
+        threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [], f"{len(failures)} of {fetched + len(failures)}: {failures[:5]}"
+    assert fetched >= 100 and len(versions) >= 100, (fetched, len(versions))
+    time.sleep(0.5)
+    assert len(os.listdir(f"/proc/{served['pid']}/fd")) <= open_before + 5  # none left open
+
+
+def test_range_requests_and_refusals_still_work(served: dict) -> None:
+    site, port = served["site"], served["port"]
+    body = (site / PROBE).read_bytes()
+    status, headers, part = _fetch(port, f"/app/static/{PROBE}", {"Range": "bytes=2-11"})
+    assert status == 206 and part == body[2:12]
+    assert headers["content-range"] == f"bytes 2-11/{len(body)}"
+    status, headers, whole = _fetch(port, f"/app/static/{PROBE}")
+    assert status == 200 and whole == body
+    assert headers["content-type"].startswith("application/json")
+    assert headers["access-control-allow-origin"] == "*"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert _fetch(port, "/app/static/missing.json")[0] == 404
+    assert _fetch(port, "/app/static/folder")[0] == 404
+    assert _fetch(port, "/app/static/..%2F..%2Fetc%2Fpasswd")[0] in (400, 404)
