@@ -39,11 +39,6 @@ class DbtResult:
         return [n for n in self.nodes if n["status"] in ("error", "fail", "runtime error")]
 
 
-def dbt_executable() -> str:
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
-
-
 def dbt_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -75,11 +70,15 @@ def start_warm(settings: Settings) -> None:
     if _warm is not None and _warm[0].poll() is None and _warm[1] == _warm_key(settings):
         return
     stop_warm()
+    _warm = (_spawn(settings), _warm_key(settings))
+
+
+def _spawn(settings: Settings) -> subprocess.Popen:
+    """A dbt process (flows/dbt_worker.py) waiting for its command on stdin."""
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "flows.dbt_worker"], cwd=dbt_dir(), env=dbt_env(settings),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _warm = (proc, _warm_key(settings))
 
 
 def stop_warm() -> None:
@@ -115,14 +114,9 @@ def run_dbt(settings: Settings, *args: str, then_warm: bool = False) -> DbtResul
 
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    proc = _take_warm(settings)
-    if proc is not None:
-        proc.stdin.write(json.dumps(list(args)) + "\n")
-        proc.stdin.flush()
-    else:
-        proc = subprocess.Popen([dbt_executable(), *args], cwd=dbt_dir(),
-                                env=dbt_env(settings), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _take_warm(settings) or _spawn(settings)
+    proc.stdin.write(json.dumps(list(args)) + "\n")
+    proc.stdin.flush()
     if then_warm:
         start_warm(settings)
     stdout, stderr = proc.communicate()

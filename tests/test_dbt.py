@@ -109,6 +109,11 @@ def test_build_is_skipped_only_while_project_and_data_are_unchanged(dbt_copy, tm
     assert not transform.is_built(settings, marker)           # never built
     first = transform.build(settings)
     assert transform.is_built(settings, marker)
+    # The dbt process closed the warehouse (its last checkpoint written, no log of changes
+    # left to replay) and flushed its own log before it left.
+    assert not settings.warehouse.with_name(settings.warehouse.name + ".wal").exists()
+    log = (settings.dbt_target_dir.parent / "logs" / "dbt.log").read_text()
+    assert "Command `cli build` succeeded" in "\n".join(log.splitlines()[-3:])
     with connect(settings.warehouse) as con:                   # a batch is accepted
         con.execute("insert into meta.submissions (submission_id, feed_id, regency, dataset, "
                     "file_name, source, sha256, bytes, received_at, status) values "
