@@ -113,6 +113,23 @@ def sha256_of(path: Path) -> str:
     return digest
 
 
+def unseen_bytes(paths: list[Path], known: set[str]) -> int:
+    """Bytes of the files that may be new: not among the digests remembered (`load_digests`)
+    for a file in this very state, or remembered with a digest not in `known`. From `stat`
+    alone, before anything is hashed: an estimate of the intake a receive is about to find
+    (a file copied back unchanged counts, though receiving will skip it)."""
+    total = 0
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if _DIGESTS.get(key) not in known:
+            total += st.st_size
+    return total
+
+
 def snapshot(feed: Feed, path: Path, raw_dir: Path, *, source: str | None = None,
              licence: str | None = None) -> Received:
     """Keep the file as `raw/<sha[:2]>/<sha><suffix>` with a provenance sidecar

@@ -49,6 +49,7 @@ from flows.ingest import (
     stage_csv_files,
     staged_batch,
     staged_together,
+    unseen_bytes,
     unstage,
 )
 from flows.locking import run_lock
@@ -811,6 +812,13 @@ def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
     known = _known_hashes(settings)
     digests = settings.home / DIGEST_CACHE
     load_digests(digests)
+    # A dbt process imports dbt while a small intake is received and ingested (~2 s of
+    # the build that follows). Only for a small one: beside a large ingest it would add
+    # its memory (~150 MB) to the run's peak for 2 s in minutes. Started before receiving
+    # (on what `stat` says may be new), so its import is over when the build comes.
+    if 0 < unseen_bytes([p for f in feeds if not f.is_network for p in f.files()],
+                        known) <= WARM_DBT_MAX_BYTES:
+        transform.start_warm(settings)
     futures = {}
     for feed in feeds:
         task_ = receive_feed
@@ -826,10 +834,9 @@ def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
     new_bytes = sum(r.bytes for f in futures.values() if f.state.is_completed()
                     for r in f.result()[0])
     if 0 < new_bytes <= WARM_DBT_MAX_BYTES:
-        # A dbt process imports dbt while these files are ingested (~2 s of the build that
-        # follows them). Only for a small intake: beside a large one's ingest it would
-        # add its memory (~150 MB) to the run's peak for a gain of 2 s in minutes.
-        transform.start_warm(settings)
+        transform.start_warm(settings)    # (started already, unless a download brought it)
+    else:
+        transform.stop_warm()             # nothing new after all, or too much
     for feed in feeds:
         try:
             received, skipped = futures[feed.id].result()

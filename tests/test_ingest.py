@@ -10,7 +10,7 @@ import pytest
 import yaml
 from openpyxl import Workbook
 
-from flows.ingest import load_batch, snapshot
+from flows.ingest import load_batch, sha256_of, snapshot, unseen_bytes
 from flows.readers import SubmissionError
 from flows.registry import load_registry
 from flows.warehouse import connect, initialise
@@ -340,3 +340,17 @@ def test_the_formula_check_with_its_first_character_test_is_the_pattern(value):
                        [value]).fetchone()[0]
     regex = con.execute("select regexp_matches(?, ?)", [value, FORMULA_PATTERN]).fetchone()[0]
     assert bool(fast) == regex
+
+
+def test_unseen_bytes_counts_the_files_a_receive_may_find_new(tmp_path):
+    """The estimate that decides whether dbt is prepared during a run: from `stat` and the
+    remembered digests, the bytes of files not known to be received already."""
+    old, new = tmp_path / "aduan_2024_01.csv", tmp_path / "aduan_2024_02.csv"
+    old.write_text("nomor_tiket\nA-1\n")
+    new.write_text("nomor_tiket\nB-1\nB-2\n")
+    known = {sha256_of(old)}                      # received by an earlier run
+    assert unseen_bytes([old, new], known) == new.stat().st_size
+    assert unseen_bytes([old, new], set()) == old.stat().st_size + new.stat().st_size
+    old.write_text("nomor_tiket\nA-1\nA-2\n")     # re-sent with other content
+    assert unseen_bytes([old], known) == old.stat().st_size
+    assert unseen_bytes([tmp_path / "gone.csv"], known) == 0
