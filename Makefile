@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 PREFECT_PORT ?= 4200
 SIZES ?= 1000000,10000000
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
 
 .PHONY: setup run pipeline serve test test-reliability bench lint clean \
         prefect-server worker deploy

@@ -27,8 +27,10 @@ APP = PROJECT_ROOT / "app" / "catalogue.py"
 
 
 def _quiet_prefect_defaults() -> None:
-    # Keep the embedded Prefect server offline and quiet unless the user configured one.
+    # Keep the embedded Prefect server offline and quiet unless the user configured one;
+    # DO_NOT_TRACK is the client side (Prefect's SDK telemetry, dbt's usage statistics).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 
 
