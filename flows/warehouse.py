@@ -71,8 +71,8 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 def memory_limit() -> str:
-    """DuckDB's memory limit for the pipeline's connections (and dbt's, see
-    dbt/profiles.yml): `$SATUDATA_DUCKDB_MEMORY_LIMIT`, default 1GB. DuckDB's own default
+    """DuckDB's memory limit for the pipeline's connections: `$SATUDATA_DUCKDB_MEMORY_LIMIT`,
+    default 1GB (dbt's is `$SATUDATA_DBT_MEMORY_LIMIT`, dbt/profiles.yml). DuckDB's own default
     is 80 % of the machine's memory; with a limit, big sorts and joins spill to disk
     instead, so a run's memory stays bounded whatever the data's size."""
     return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
