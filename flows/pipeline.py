@@ -351,25 +351,34 @@ def receive_feed(settings: Settings, feed: Feed, known: set[str]) -> tuple[list[
 PER_BATCH_PARAMS = ("half_previous_rows",)   # params of `_suite_params` that differ by batch
 
 
+def _region_codes(con, feed: Feed) -> dict[str, list[str]]:
+    """The kecamatan and desa/kelurahan codes of the feed's regency (reference data)."""
+    return {
+        "kecamatan": [r[0] for r in con.execute(
+            "select kode_wilayah from reference.wilayah_kecamatan "
+            "where kode_kabupaten_kota = ?", [feed.regency]).fetchall()],
+        "desa_kelurahan": [r[0] for r in con.execute(
+            "select kode_wilayah from reference.wilayah_desa_kelurahan "
+            "where kode_kabupaten_kota = ?", [feed.regency]).fetchall()],
+    }
+
+
 def _suite_params(con, feed: Feed, regency_codes: list[str],
-                  pending_rows: int | None = None) -> dict:
+                  pending_rows: int | None = None,
+                  regions: dict[str, list[str]] | None = None) -> dict:
     """Values the quality suites refer to as {param: ...}: the region codes a batch of
-    this feed may use, and half the rows of the feed's previous accepted batch (one
-    accepted earlier in this run and not yet in `raw`: `pending_rows`)."""
-    kecamatan = [r[0] for r in con.execute(
-        "select kode_wilayah from reference.wilayah_kecamatan where kode_kabupaten_kota = ?",
-        [feed.regency]).fetchall()]
-    desa = [r[0] for r in con.execute(
-        "select kode_wilayah from reference.wilayah_desa_kelurahan "
-        "where kode_kabupaten_kota = ?", [feed.regency]).fetchall()]
+    this feed may use (`regions`, if the caller has them: `_region_codes`), and half the
+    rows of the feed's previous accepted batch (one accepted earlier in this run and not
+    yet in `raw`: `pending_rows`)."""
+    regions = regions or _region_codes(con, feed)
     previous = con.execute(
         "select rows from meta.submissions where feed_id = ? and status = 'accepted' "
         "order by received_at desc limit 1", [feed.id]).fetchone()
     return {
         "kode_wilayah_kabupaten_kota": regency_codes,
         "regency": [feed.regency],
-        "kecamatan": kecamatan,
-        "desa_kelurahan": desa,
+        "kecamatan": regions["kecamatan"],
+        "desa_kelurahan": regions["desa_kelurahan"],
         "half_previous_rows": (pending_rows // 2 if pending_rows is not None
                                else (previous[0] // 2) if previous and previous[0] else 0),
     }
@@ -444,6 +453,14 @@ class _Session:
     con: object
     validation: _Validation
     acceptor: _Acceptor
+    feed: Feed
+    _regions: dict[str, list[str]] | None = None
+
+    def regions(self) -> dict[str, list[str]]:
+        """The feed's region codes, read once per feed (`_region_codes`)."""
+        if self._regions is None:
+            self._regions = _region_codes(self.con, self.feed)
+        return self._regions
 
 
 @contextmanager
@@ -456,7 +473,7 @@ def _feed_session(settings: Settings, run_id: str, feed: Feed,
             acceptor = _Acceptor(settings, con, run_id, feed, spec)
             try:
                 try:
-                    yield _Session(con, validation, acceptor)
+                    yield _Session(con, validation, acceptor, feed)
                 except BaseException:
                     # What was accepted before the failure is still accepted.
                     try:
@@ -479,7 +496,7 @@ def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpe
              item: Received, regency_codes: list[str], run_id: str, summary: FeedSummary,
              logger, *, window: PeriodRange | None = None,
              snap: Snapshot | None = None, staged_rows: int | None = None,
-             shared=None) -> None:
+             shared=None, periods: list[str] | None = None) -> None:
     """Load one received file, validate it, accept or quarantine it; record its periods.
 
     The batch lives in memory (flows/ingest.py `SCRATCH`) from load to acceptance, and is
@@ -494,7 +511,7 @@ def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpe
         return
     try:
         _process_batch(settings, session, feed, spec, item, regency_codes, run_id,
-                       summary, logger, window, snap, staged_rows, shared)
+                       summary, logger, window, snap, staged_rows, shared, periods)
     finally:
         drop_batch(session.con, item)   # unless it was accepted: then it waits, renamed
 
@@ -502,7 +519,8 @@ def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpe
 def _process_batch(settings: Settings, session: _Session, feed: Feed,
                    spec: DatasetSpec, item: Received, regency_codes: list[str], run_id: str,
                    summary: FeedSummary, logger, window: PeriodRange | None,
-                   snap: Snapshot | None, staged_rows: int | None, shared) -> None:
+                   snap: Snapshot | None, staged_rows: int | None, shared,
+                   known_periods: list[str] | None = None) -> None:
     con, validation = session.con, session.validation
     name = item.path.name
     backfill = window is not None
@@ -514,7 +532,8 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
             table, rows = staged_batch(con, spec, feed, item), staged_rows
         else:
             table, rows = load_batch(con, feed, spec, item)
-        periods = batch_periods(con, table, spec, period_day)
+        periods = (known_periods if known_periods is not None
+                   else batch_periods(con, table, spec, period_day))
     except SubmissionError as e:
         if staged:
             unstage(con, item)
@@ -539,7 +558,7 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
             return
         logger.info("backfill: re-processing %s (periods %s)", name, ", ".join(inside))
     verdict = validation.validate(table, spec.name, _suite_params(
-        con, feed, regency_codes, session.acceptor.last_rows()),
+        con, feed, regency_codes, session.acceptor.last_rows(), session.regions()),
         shared=shared if staged else None)
     if verdict.accepted:
         if backfill and spec.replace_by and period_sql(spec) and inside != periods:
@@ -578,10 +597,11 @@ def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: lis
             with timing.timed("ingest.load"):
                 staged = stage_csv_files(session.con, feed, spec, received) or {}
             shared = _validate_together(session, feed, spec, staged, regency_codes)
+            periods = _staged_periods(session.con, spec, feed, staged) or {}
             for item in received:
                 _process(settings, session, feed, spec, item, regency_codes, run_id,
                          summary, logger, staged_rows=staged.get(item.batch_id),
-                         shared=shared)
+                         shared=shared, periods=periods.get(item.batch_id))
     logger.info("%s: %d new file(s), %d accepted (%d rows), %d quarantined",
                 feed.id, summary.files, summary.accepted, summary.rows, summary.quarantined)
     return summary
@@ -596,7 +616,8 @@ def _validate_together(session: _Session, feed: Feed, spec: DatasetSpec,
     each file is then validated whole, as before, which finds the files at fault."""
     if len(staged) < 2:
         return None
-    params = {k: v for k, v in _suite_params(session.con, feed, regency_codes).items()
+    params = {k: v for k, v in _suite_params(session.con, feed, regency_codes,
+                                             regions=session.regions()).items()
               if k not in PER_BATCH_PARAMS}
     view = staged_together(session.con, spec, feed, sorted(staged))
     try:
@@ -605,6 +626,26 @@ def _validate_together(session: _Session, feed: Feed, spec: DatasetSpec,
                 view, spec.name, params, batches=len(staged), rows=sum(staged.values()))
     finally:
         drop_view(session.con, view)
+
+
+def _staged_periods(con, spec: DatasetSpec, feed: Feed,
+                    staged: dict[str, int]) -> dict[str, list[str]] | None:
+    """The periods of each of the feed's staged batches (as `batch_periods` gives them,
+    one batch at a time) in one query: ~10 ms a file otherwise, 1 s of a 96-file ingest.
+    None if the dataset has no period column or nothing is staged."""
+    expr = period_sql(spec)
+    if expr is None or not staged:
+        return None
+    view = staged_together(con, spec, feed, sorted(staged))
+    try:
+        rows = con.execute(f"select _batch_id, {expr} as p from {view} "
+                           f"where {expr} is not null group by all order by 1, 2").fetchall()
+    finally:
+        drop_view(con, view)
+    periods: dict[str, list[str]] = {batch: [] for batch in staged}
+    for batch, period in rows:
+        periods[batch].append(period)
+    return periods
 
 
 @task(name="backfill-feed", task_run_name="backfill {feed.id}", cache_policy=NO_CACHE)

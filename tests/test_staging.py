@@ -76,6 +76,11 @@ def test_staged_feed_holds_the_same_rows_as_loading_file_by_file(sample, tmp_pat
     assert _raw(staged, query) == _raw(per_file, query)
     assert len(_raw(staged, query)) == summary.rows > 0
     assert _raw(staged, "select count(*) from meta.staged_batches") == [(0,)]
+    # The periods each file covers (what backfills select by), found for the staged files
+    # in one query, are those found file by file.
+    periods = "select file_name, periods from meta.submissions order by file_name"
+    assert _raw(staged, periods) == _raw(per_file, periods)
+    assert [p for _, p in _raw(staged, periods)] == [[f"2024-{m:02d}"] for m in range(1, 13)]
 
 
 def test_a_staged_file_rejected_by_validation_leaves_raw_and_the_last_good_rows_stay(
