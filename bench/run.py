@@ -249,24 +249,28 @@ def bench_size(size: int, *, reps: int, reps_large: int, scratch: Path, keep: bo
     runs = res["runs"]
     wl = str(workload)
 
-    # 1. Baselines.
-    for kind in ("duckdb", "pandas") if "baselines" in steps else ():
+    # 1.-2. The baselines and the stages (called directly), interleaved: round i measures
+    # DuckDB, pandas and the stages one after the other, so the ratios between them are
+    # taken under the same conditions (this machine's page cache and disk drift over
+    # minutes: measured in blocks, the stages came last and paid for it).
+    baselines = ("duckdb", "pandas") if "baselines" in steps else ()
+    for kind in baselines:
         runs[kind] = []
-        for i in range(reps):
+    runs["stages"] = []
+    stage_reps = whole_reps if "stages" in steps else 0
+    for i in range(max(reps if baselines else 0, stage_reps)):
+        for kind in baselines if i < reps else ():
             db = work.root / f"baseline-{kind}.duckdb"
             m = _step(f"baseline {kind} #{i + 1}", ["-m", "bench.child", kind, wl, str(db)])
             runs[kind].append({"wall_s": m.wall_s, "seconds": m.result["seconds"],
                                "rows": m.result["rows"], "peak_rss_mb": m.peak_rss_mb})
             for p in (db, db.with_name(db.name + ".wal")):
                 p.unlink(missing_ok=True)
-
-    # 2. The stages, called directly.
-    runs["stages"] = []
-    for i in range(whole_reps if "stages" in steps else 0):
-        home = work.home(f"stages-{i}")
-        m = _step(f"stages #{i + 1}", ["-m", "bench.child", "stages", wl, str(home)])
-        runs["stages"].append(_stages_summary(m))
-        shutil.rmtree(home, ignore_errors=True)
+        if i < stage_reps:
+            home = work.home(f"stages-{i}")
+            m = _step(f"stages #{i + 1}", ["-m", "bench.child", "stages", wl, str(home)])
+            runs["stages"].append(_stages_summary(m))
+            shutil.rmtree(home, ignore_errors=True)
 
     # 3. The real flow: full runs on fresh homes; on the last, no-op and incremental runs.
     runs["flow"], runs["noop"], runs["incremental"] = [], [], []
