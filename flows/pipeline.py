@@ -363,14 +363,12 @@ def _region_codes(con, feed: Feed) -> dict[str, list[str]]:
     }
 
 
-def _suite_params(con, feed: Feed, regency_codes: list[str],
-                  pending_rows: int | None = None,
-                  regions: dict[str, list[str]] | None = None) -> dict:
+def _suite_params(session: _Session, regency_codes: list[str],
+                  pending_rows: int | None = None) -> dict:
     """Values the quality suites refer to as {param: ...}: the region codes a batch of
-    this feed may use (`regions`, if the caller has them: `_region_codes`), and half the
-    rows of the feed's previous accepted batch (one accepted earlier in this run and not
-    yet in `raw`: `pending_rows`)."""
-    regions = regions or _region_codes(con, feed)
+    the session's feed may use, and half the rows of the feed's previous accepted batch
+    (one accepted earlier in this run and not yet in `raw`: `pending_rows`)."""
+    con, feed, regions = session.con, session.feed, session.regions()
     previous = con.execute(
         "select rows from meta.submissions where feed_id = ? and status = 'accepted' "
         "order by received_at desc limit 1", [feed.id]).fetchone()
@@ -496,7 +494,7 @@ def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpe
              item: Received, regency_codes: list[str], run_id: str, summary: FeedSummary,
              logger, *, window: PeriodRange | None = None,
              snap: Snapshot | None = None, staged_rows: int | None = None,
-             shared=None, periods: list[str] | None = None) -> None:
+             shared=None, known_periods: list[str] | None = None) -> None:
     """Load one received file, validate it, accept or quarantine it; record its periods.
 
     The batch lives in memory (flows/ingest.py `SCRATCH`) from load to acceptance, and is
@@ -511,7 +509,7 @@ def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpe
         return
     try:
         _process_batch(settings, session, feed, spec, item, regency_codes, run_id,
-                       summary, logger, window, snap, staged_rows, shared, periods)
+                       summary, logger, window, snap, staged_rows, shared, known_periods)
     finally:
         drop_batch(session.con, item)   # unless it was accepted: then it waits, renamed
 
@@ -557,8 +555,8 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
             summary.skipped += 1
             return
         logger.info("backfill: re-processing %s (periods %s)", name, ", ".join(inside))
-    verdict = validation.validate(table, spec.name, _suite_params(
-        con, feed, regency_codes, session.acceptor.last_rows(), session.regions()),
+    verdict = validation.validate(
+        table, spec.name, _suite_params(session, regency_codes, session.acceptor.last_rows()),
         shared=shared if staged else None)
     if verdict.accepted:
         if backfill and spec.replace_by and period_sql(spec) and inside != periods:
@@ -601,7 +599,7 @@ def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: lis
             for item in received:
                 _process(settings, session, feed, spec, item, regency_codes, run_id,
                          summary, logger, staged_rows=staged.get(item.batch_id),
-                         shared=shared, periods=periods.get(item.batch_id))
+                         shared=shared, known_periods=periods.get(item.batch_id))
     logger.info("%s: %d new file(s), %d accepted (%d rows), %d quarantined",
                 feed.id, summary.files, summary.accepted, summary.rows, summary.quarantined)
     return summary
@@ -616,8 +614,7 @@ def _validate_together(session: _Session, feed: Feed, spec: DatasetSpec,
     each file is then validated whole, as before, which finds the files at fault."""
     if len(staged) < 2:
         return None
-    params = {k: v for k, v in _suite_params(session.con, feed, regency_codes,
-                                             regions=session.regions()).items()
+    params = {k: v for k, v in _suite_params(session, regency_codes).items()
               if k not in PER_BATCH_PARAMS}
     view = staged_together(session.con, spec, feed, sorted(staged))
     try:

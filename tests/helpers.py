@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -43,12 +44,15 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 45) -> None:
     raise TimeoutError(f"{url} did not become healthy in {timeout} s")
 
 
-def stop_group(proc: subprocess.Popen) -> None:
-    """Stop a process started with `start_new_session=True` and all it started."""
-    if proc.poll() is None:
+def stop_group(proc: subprocess.Popen | None, timeout: float = 20) -> None:
+    """Stop a process started with `start_new_session=True` and all it started (its
+    process group): SIGTERM, then SIGKILL after `timeout` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
         os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        proc.wait(timeout=timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        proc.wait(timeout=10)

@@ -3,14 +3,11 @@ lock, alerts through a webhook, artifacts and backfills."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,7 +25,7 @@ from flows.backfill import PeriodError, PeriodRange, period_interval
 from flows.deploy import deployment_specs
 from flows.locking import LockTimeout, run_lock
 from flows.registry import load_registry
-from tests.helpers import PROJECT_ROOT, copy_sample_data
+from tests.helpers import PROJECT_ROOT, copy_sample_data, free_port, stop_group
 
 SLUG = "penduduk-kabupaten-kota"
 BIN = Path(sys.executable).parent
@@ -37,25 +34,6 @@ NIK = "3673061501046997"   # NIK-shaped (synthetic): must never reach an alert u
 
 
 # --- helpers and fixtures ----------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    """End a process started by this module (and its children: own session) by its id."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -104,7 +82,7 @@ def receiver():
 @pytest.fixture
 def dead_webhook() -> str:
     """A URL on 127.0.0.1 where nothing listens."""
-    return f"http://127.0.0.1:{_free_port()}/hooks/nobody-home"
+    return f"http://127.0.0.1:{free_port()}/hooks/nobody-home"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +90,7 @@ def prefect_server(tmp_path_factory):
     """A real `prefect server` on a free port with its own PREFECT_HOME (not the session's
     test harness). Yields (api_url, base environment for subprocesses)."""
     root = tmp_path_factory.mktemp("prefect-server")
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = dict(os.environ)
     env.update(PREFECT_HOME=str(root / "prefect-home"), PREFECT_API_URL=api,
@@ -138,7 +116,7 @@ def prefect_server(tmp_path_factory):
             time.sleep(0.5)
         yield api, env
     finally:
-        _stop(proc)
+        stop_group(proc)
         log.close()
 
 
@@ -369,7 +347,7 @@ def test_two_overlapping_runs_end_consistent(prefect_server, tmp_path):
         codes = [p.wait(timeout=400) for p in procs]
     finally:
         for p in procs:
-            _stop(p)
+            stop_group(p)
     elapsed = time.monotonic() - started
     outputs = [log.read_text(encoding="utf-8", errors="replace") for log in logs]
     assert codes == [0, 0], "\n---\n".join(o[-3000:] for o in outputs)
@@ -461,7 +439,7 @@ def test_deployment_runs_on_a_real_server_with_a_process_worker(prefect_server, 
             releases = client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"release-{SLUG}"])))
     finally:
-        _stop(worker)
+        stop_group(worker)
     summary = [a for a in artifacts if a.key == "satudata-run-summary"]
     assert len(summary) == 1 and summary[0].type == "markdown"
     markdown = summary[0].data
