@@ -1,27 +1,74 @@
 """The feed registry: which regency sends which dataset, where, and in what shape.
 
-The registry is data (YAML); this module parses it into typed objects and says exactly
-what is wrong with an entry (its id and field) when it cannot be used.
+The registry is data (YAML). Its shape is checked by the pydantic models below (every
+level forbids unknown keys, so a misspelt `personal_dta:` is an error, not a silently
+unprotected column); then the checks that need the whole registry run (a feed's dataset
+is declared, its columns are canonical, its URL's host is allowed, ids are unique...).
+All problems of the file and the files it includes are reported together, one per line,
+each naming the file, the entry (`feed 'kab-lebak.penduduk'`, `dataset 'aduan'`,
+`column 'nik' of dataset 'aduan'`) and the field.
+
+The rest of the code receives frozen dataclasses (`Registry`, `DatasetSpec`,
+`ColumnSpec`, `Feed`), built from the validated models. The models also give the JSON
+Schema that editors use to complete and check the YAML (`data/feeds.schema.json`,
+regenerated with `python -m flows.registry --write-schema data/feeds.schema.json`).
 """
 
 from __future__ import annotations
 
+import argparse
+import difflib
+import hashlib
+import json
 import re
+import types
+import typing
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlparse
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-FORMATS = {"csv", "xlsx", "ckan_json"}
-CHANNELS = {"landing", "http", "ckan"}
-REGION_CODE_STYLES = {"dotted", "bps_digits", "name"}
-COLUMN_TYPES = {"text", "integer", "number", "region_code", "period", "timestamp", "date"}
+FormatName = Literal["csv", "xlsx", "ckan_json"]
+ChannelName = Literal["landing", "http", "ckan"]
+RegionCodeStyle = Literal["dotted", "bps_digits", "name"]
+ColumnType = Literal["text", "integer", "number", "region_code", "period", "timestamp", "date"]
+ExtractSource = Literal["title", "file_name"]
+
+FORMATS = set(typing.get_args(FormatName))
+CHANNELS = set(typing.get_args(ChannelName))
+REGION_CODE_STYLES = set(typing.get_args(RegionCodeStyle))
+COLUMN_TYPES = set(typing.get_args(ColumnType))
+EXTRACT_SOURCES = set(typing.get_args(ExtractSource))
 NETWORK_DEFAULTS = {"timeout_s": 30.0, "retries": 3, "retry_delay_s": 2.0}
+PROVINCE = "36"   # Banten
+REGENCY_PATTERN = r"^36(\.\d{2})?$"
+SCHEMA_TITLE = "Satu Data Banten feed registry"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 class RegistryError(ValueError):
-    """The feed registry cannot be used; the message names the entry and field."""
+    """The feed registry cannot be used. The message has one line per problem, each naming
+    the file, the entry and the field; `problems` holds the same lines as a list."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems if problems is not None else [message]
+
+
+# ------------------------------------------------------------------------ dataclasses
 
 
 @dataclass(frozen=True)
@@ -30,6 +77,8 @@ class ColumnSpec:
     type: str
     required: bool = False
     personal_data: bool = False   # NIK, names, phones, e-mail: never published
+    values: tuple[str, ...] = ()  # the canonical values of a categorical text column
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +106,16 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
+class Extract:
+    """A value taken from a file's title block (`source` "title") or its file name
+    ("file_name") by a regular expression: its first capture group if it has one, else
+    the whole match."""
+
+    source: str
+    pattern: str
+
+
+@dataclass(frozen=True)
 class Feed:
     id: str
     regency: str
@@ -68,16 +127,30 @@ class Feed:
     path: str | None = None
     url: str | None = None
     region_code: str = "dotted"
-    options: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)   # only the keys the registry writes
     ignore_columns: tuple[str, ...] = ()
-    skip_rows_matching: dict[str, str] = field(default_factory=dict)
+    skip_rows_matching: dict[str, str] = field(default_factory=dict)   # "*": any column
     values: dict[str, dict[str, str]] = field(default_factory=dict)   # column -> spelling -> value
     ckan: dict = field(default_factory=dict)   # package, resource, page_size
     allowed_hosts: tuple[str, ...] = ()        # the registry's, for redirects
+    constants: dict[str, str] = field(default_factory=dict)   # column -> value for the file
+    extract: dict[str, Extract] = field(default_factory=dict)  # column -> where to find it
+    description: str = ""
+    fingerprint: str = ""   # sha256 of the entry and its dataset's spec (see load_registry)
 
     @property
     def is_network(self) -> bool:
         return self.channel in ("http", "ckan")
+
+    @property
+    def is_province_wide(self) -> bool:
+        """The feed covers the whole province (`regency: "36"`), not one regency/city."""
+        return "." not in self.regency
+
+    @property
+    def province(self) -> str:
+        """The province code, the first two digits of the regency code ("36")."""
+        return self.regency[:2]
 
     def network_option(self, name: str) -> float:
         return float(self.options.get(name, NETWORK_DEFAULTS[name]))
@@ -104,183 +177,721 @@ class Registry:
         ]
 
 
-def _require(entry: dict, key: str, where: str, path: Path) -> object:
-    if key not in entry or entry[key] in (None, ""):
-        raise RegistryError(f"{path}: {where}: missing required field '{key}'")
-    return entry[key]
+# ------------------------------------------------------------------------ pydantic models
 
 
-def _read_yaml(path: Path) -> dict:
+def _as_text(value: Any) -> Any:
+    # YAML reads 2024 as a number and 2024-06-30 as a date; as a header or a value they
+    # are text. Booleans stay as they are and fail: `yes` was hardly meant as "True".
+    if isinstance(value, int | float | date) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _compiles(pattern: str) -> str:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        re.compile(pattern)
+    except re.error as e:
+        raise ValueError(f"bad regular expression: {e}") from None
+    return pattern
+
+
+def _http_url(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"'{url}' is not an http(s) URL")
+    return url
+
+
+Text = Annotated[str, BeforeValidator(_as_text)]
+Regex = Annotated[str, AfterValidator(_compiles)]
+WholeAtLeast0 = Annotated[int, Field(strict=True, ge=0)]
+WholeAtLeast1 = Annotated[int, Field(strict=True, ge=1)]
+NumberAtLeast0 = Annotated[float, Field(strict=True, ge=0)]
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors at every level; numbers written where text is expected
+    # (a sheet named 2024) are taken as text.
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        # `options:` with nothing after it is YAML null: the same as not writing the key
+        # (a required key written empty is then reported missing).
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+class ColumnModel(_Strict):
+    """A canonical column of a dataset."""
+
+    type: ColumnType = Field(
+        "text", description="The column's type; a value that does not parse is null.")
+    required: bool = Field(
+        False, description="Every row must have a value (a file without it is quarantined).")
+    personal_data: bool = Field(
+        False, description="NIK, names, phones, e-mail: the pipeline drops the column "
+        "before anything is published.")
+    values: list[Text] | None = Field(
+        None, min_length=1,
+        description="The canonical values of a categorical text column (feeds map their "
+        "own spellings to these under `values`).")
+    description: str | None = Field(None, description="What the column holds.")
+
+    @field_validator("values")
+    @classmethod
+    def _distinct(cls, values: list[str] | None) -> list[str] | None:
+        if values is not None:
+            twice = sorted({v for v in values if values.count(v) > 1})
+            if twice:
+                raise ValueError(f"lists {twice} more than once")
+        return values
+
+    @model_validator(mode="after")
+    def _values_of_text(self) -> ColumnModel:
+        if self.values is not None and self.type != "text":
+            raise ValueError(f"'values' is for a categorical text column, not type '{self.type}'")
+        return self
+
+
+class DatasetModel(_Strict):
+    """A dataset's canonical shape, shared by every regency's feed of it."""
+
+    description: str = Field("", description="What the dataset is (shown in the catalogue).")
+    frequency: str | None = Field(
+        None, description="How often a regency sends a file, as an ISO 8601 repeating "
+        "interval (R/P1M monthly, R/P6M every semester, R/P1Y yearly).")
+    key: list[Text] = Field(
+        default_factory=list, description="The natural key: canonical columns unique together.")
+    replace_by: list[str] = Field(
+        default_factory=list,
+        description="The slice a submission covers within its regency, as SQL expressions "
+        "over the canonical columns (e.g. periode): an accepted file replaces the rows of "
+        "the slices it contains. Empty: each file is the regency's complete list.")
+    regency_column: str | None = Field(
+        None, description="A canonical column filled with the feed's regency code when a "
+        "file lacks it.")
+    columns: dict[Text, ColumnModel] = Field(
+        description="The canonical columns, by name, in order.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_columns(cls, data: Any) -> Any:
+        # `nama_wilayah:` with no spec is a text column with the defaults
+        if isinstance(data, dict) and isinstance(data.get("columns"), dict):
+            data = {**data, "columns": {k: {} if v is None else v
+                                        for k, v in data["columns"].items()}}
+        return data
+
+
+class OptionsModel(_Strict):
+    """How to read a feed's files and how to fetch them. Every key is optional."""
+
+    delimiter: str | None = Field(None, description="CSV field separator (default \",\").")
+    quote: str | None = Field(None, description="CSV quote character (default '\"').")
+    thousands: str | None = Field(
+        None, description="Thousands separator in numbers, removed before parsing (e.g. \".\").")
+    decimal: str | None = Field(None, description="Decimal separator in numbers (default \".\").")
+    encoding: str | None = Field(
+        None, description="Text encoding of CSV files (default utf-8; e.g. cp1252).")
+    skip_lines: WholeAtLeast0 | None = Field(
+        None, description="CSV lines to skip before the header row.")
+    sheet: str | None = Field(None, description="XLSX sheet name (default: the first sheet).")
+    header_row: WholeAtLeast1 | None = Field(
+        None, description="XLSX row number (1 = first) of the header; default: the first "
+        "row with the expected headers.")
+    header_rows: list[WholeAtLeast1] | None = Field(
+        None, min_length=1, description="XLSX row numbers of a header written over several "
+        "rows, in increasing order (e.g. [3, 4]); instead of header_row.")
+    timestamp_format: str | None = Field(
+        None, description="strptime format of timestamp columns (e.g. \"%d/%m/%Y %H:%M\").")
+    date_format: str | None = Field(
+        None, description="strptime format of date columns (e.g. \"%d-%m-%Y\").")
+    licence: str | None = Field(None, description="The data's licence, published with it.")
+    timeout_s: NumberAtLeast0 | None = Field(
+        None, description=f"Network feeds: seconds before a request gives up "
+        f"(default {NETWORK_DEFAULTS['timeout_s']:g}).")
+    retries: NumberAtLeast0 | None = Field(
+        None, description=f"Network feeds: attempts after a failed one "
+        f"(default {NETWORK_DEFAULTS['retries']}).")
+    retry_delay_s: NumberAtLeast0 | None = Field(
+        None, description=f"Network feeds: seconds between attempts "
+        f"(default {NETWORK_DEFAULTS['retry_delay_s']:g}).")
+
+    @field_validator("header_rows")
+    @classmethod
+    def _increasing(cls, rows: list[int] | None) -> list[int] | None:
+        if rows and any(b <= a for a, b in zip(rows, rows[1:], strict=False)):
+            raise ValueError("write the row numbers in increasing order, e.g. [3, 4]")
+        return rows
+
+    @model_validator(mode="after")
+    def _one_header_option(self) -> OptionsModel:
+        if self.header_row is not None and self.header_rows is not None:
+            raise ValueError("write either 'header_row' or 'header_rows', not both")
+        return self
+
+
+class CkanModel(_Strict):
+    """Where a CKAN feed's records are: the dataset (package) and its resource."""
+
+    package: str | None = Field(None, description="The CKAN dataset's name or id.")
+    resource: str | None = Field(
+        None, description="The datastore resource's name or id within the package.")
+    page_size: WholeAtLeast1 | None = Field(
+        None, description="Records per datastore_search request (default 1000).")
+
+
+class ExtractModel(_Strict):
+    """A value of the whole file taken from its title block or its file name."""
+
+    source: ExtractSource = Field(
+        alias="from", description="Where to look: the title rows above the header "
+        "(title) or the file's name (file_name).")
+    pattern: Regex = Field(
+        description="Regular expression; its first capture group (else the whole match) "
+        "is the value.")
+
+
+class FeedModel(_Strict):
+    """One regency's (or the province's) feed of one dataset."""
+
+    id: str = Field(min_length=1, description="Unique id, by convention <regency-name>.<dataset>.")
+    regency: str = Field(
+        min_length=1, pattern=REGENCY_PATTERN,
+        description="Kemendagri code of the Banten regency/city with a dot (\"36.71\"), or "
+        "\"36\" for a province-wide feed.")
+    dataset: str = Field(min_length=1, description="A dataset declared under `datasets`.")
+    channel: ChannelName = Field(
+        description="landing: files put in a folder; http: a URL; ckan: a CKAN datastore.")
+    format: FormatName = Field(description="The files' format (a ckan feed is ckan_json).")
+    path: str | None = Field(
+        None, description="landing feeds: glob of the files, relative to this registry file.")
+    url: str | None = Field(
+        None, description="http/ckan feeds: the URL (a CKAN feed: its API base, "
+        ".../api/3/action); its host must be in allowed_hosts.")
+    region_code: RegionCodeStyle = Field(
+        "dotted", description="How the files write region codes: dotted \"36.71\" "
+        "(Kemendagri), bps_digits \"3671\", or name \"KOTA TANGERANG\".")
+    description: str | None = Field(None, description="Free text about the feed.")
+    options: OptionsModel = Field(
+        default_factory=OptionsModel, description="How to read and fetch the files.")
+    columns: dict[Text, Text] = Field(
+        description="The file's header (matched ignoring case and repeated spaces) -> the "
+        "dataset's canonical column.")
+    ignore_columns: list[Text] = Field(
+        default_factory=list, description="Headers of the file that are not loaded.")
+    skip_rows_matching: dict[Text, Regex] = Field(
+        default_factory=dict, description="Column -> regular expression: rows whose value "
+        "matches are not data (e.g. a total row). The column \"*\" means any column.")
+    values: dict[Text, dict[Text, Text]] = Field(
+        default_factory=dict, description="Canonical column -> the file's spelling -> the "
+        "canonical value.")
+    constants: dict[Text, Text] = Field(
+        default_factory=dict, description="Canonical column -> a value fixed for the whole "
+        "file (e.g. periode: 2024-S2).")
+    extract: dict[Text, ExtractModel] = Field(
+        default_factory=dict, description="Canonical column -> a value taken from the file's "
+        "title block or file name.")
+    ckan: CkanModel = Field(
+        default_factory=CkanModel, description="ckan feeds: the package and resource.")
+
+    @field_validator("constants", mode="before")
+    @classmethod
+    def _scalar_constants(cls, data: Any) -> Any:
+        # a constant is one value: a list or mapping there is a mistake, said plainly
+        if isinstance(data, dict):
+            for k, v in data.items():
+                if isinstance(v, list | dict):
+                    raise ValueError(f"'{k}' is {v!r}; write a single value")
+        return data
+
+
+class AlertsModel(_Strict):
+    """Where alerts are posted (the environment's $SATUDATA_ALERT_WEBHOOK wins)."""
+
+    webhook: Annotated[str, AfterValidator(_http_url)] | None = Field(
+        None, description="A webhook URL that receives one JSON POST per run needing attention.")
+    webhooks: list[Annotated[str, AfterValidator(_http_url)]] | None = Field(
+        None, description="Several webhook URLs.")
+
+
+class RegistryFile(_Strict):
+    """A feed registry file (data/feeds.yml, or a file it includes). Top-level keys starting
+    with x- are free (YAML anchors shared by several feeds)."""
+
+    model_config = ConfigDict(
+        title=SCHEMA_TITLE, json_schema_extra={"patternProperties": {"^x-": {}}})
+
+    include: list[str] = Field(
+        default_factory=list, description="Registry files merged into this one, relative "
+        "to this file.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="The only hosts network feeds may contact "
+        "(redirects included).")
+    alerts: AlertsModel | None = Field(None, description="Where alerts are posted.")
+    datasets: dict[Text, DatasetModel] = Field(
+        default_factory=dict, description="The datasets, by name.")
+    feeds: list[FeedModel] = Field(
+        default_factory=list, description="One entry per regency x dataset.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _anchors(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items()
+                    if not (isinstance(k, str) and k.startswith("x-"))}
+        return data
+
+
+# ------------------------------------------------------------------------ JSON Schema
+
+
+def registry_json_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of a registry file, from the models above, with a
+    description on each field for editors. It checks the shape only (unknown keys, types,
+    enumerations, the regency code), not what needs the whole registry."""
+    schema = RegistryFile.model_json_schema(by_alias=True)
+    return {"$schema": JSON_SCHEMA_DIALECT, **schema}
+
+
+def write_json_schema(path: Path | str) -> None:
+    """Write `registry_json_schema()` to `path` (2-space indent, trailing newline)."""
+    text = json.dumps(registry_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    Path(path).write_text(text, encoding="utf-8")
+
+
+# ------------------------------------------------------------------------ reading YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader that notes a key written twice in one mapping (PyYAML keeps the
+    last one silently: a second `columns:` would replace the first)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.twice: list[str] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue   # `<<: *anchor` entries may be overridden: that is their purpose
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    self.twice.append(f"line {key_node.start_mark.line + 1}: key '{key}' is "
+                                      "written twice in the same mapping; keep one")
+                seen.add(key)
+            except TypeError:
+                pass   # an unhashable key: PyYAML itself reports it below
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path) -> tuple[dict, list[str]]:
+    """The document at `path` and the keys it writes twice."""
+    try:
+        loader = _Loader(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RegistryError(f"feed registry not found: {path}") from None
+    try:
+        doc = loader.get_single_data() or {}
     except yaml.YAMLError as e:
         raise RegistryError(f"{path}: not valid YAML: {e}") from None
+    finally:
+        loader.dispose()
     if not isinstance(doc, dict):
         raise RegistryError(f"{path}: expected a mapping with 'datasets' and 'feeds'")
-    return doc
+    return doc, [f"{path}: {t}" for t in loader.twice]
 
 
-def _merged(path: Path, seen: tuple[Path, ...] = ()) -> dict:
-    """The registry with its `include:` files merged in (datasets, feeds, allowed_hosts).
-    Each feed remembers the file it came from: its `path` is relative to that file."""
+# ------------------------------------------------------------------------ error messages
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type inside Annotated[...] and `X | None`."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+def _type_at(loc: tuple) -> Any:
+    """The type that validates the value at `loc` (a pydantic error location) of a
+    registry file, or None."""
+    current: Any = RegistryFile
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            found = [f for name, f in current.model_fields.items() if (f.alias or name) == part]
+            if not found:
+                return None
+            current = found[0].annotation
+        elif typing.get_origin(current) in (dict, list):
+            current = typing.get_args(current)[-1]
+        else:
+            return None
+    return _unwrap(current)
+
+
+def _keys_of(model: Any) -> list[str]:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _dotted(loc: tuple, rest: tuple) -> str:
+    """`rest`, the end of `loc`, as `options.skip_lines` or `options.header_rows[0]`."""
+    text, start = "", len(loc) - len(rest)
+    for i, part in enumerate(rest):
+        in_list = typing.get_origin(_type_at(loc[: start + i])) is list
+        text += f"[{part}]" if in_list else f".{part}"
+    return text.lstrip(".")
+
+
+def _field(loc: tuple, rest: tuple) -> str:
+    """`field 'format'` for a key of the entry, `options.skip_lines` for a nested one."""
+    return f"field '{rest[0]}'" if len(rest) == 1 else _dotted(loc, rest)
+
+
+def _feed_name(raw: Any, index: int) -> str:
+    """A feed's id, or its place in its file ("#3") when it has none."""
+    feed_id = raw.get("id") if isinstance(raw, dict) else None
+    return str(feed_id) if feed_id not in (None, "") else f"#{index + 1}"
+
+
+def _entry(loc: tuple, doc: dict) -> tuple[str | None, tuple]:
+    """The entry an error location concerns (`feed 'x'`, `dataset 'y'`, `column 'z' of
+    dataset 'y'`, None for the top level) and the field path within it."""
+    if len(loc) >= 2 and loc[0] == "feeds" and isinstance(loc[1], int):
+        return f"feed '{_feed_name(doc['feeds'][loc[1]], loc[1])}'", loc[2:]
+    if len(loc) >= 2 and loc[0] == "datasets" and loc[1] != "[key]":
+        if len(loc) >= 4 and loc[2] == "columns" and loc[3] != "[key]":
+            return f"column '{loc[3]}' of dataset '{loc[1]}'", loc[4:]
+        return f"dataset '{loc[1]}'", loc[2:]
+    return None, loc
+
+
+HINTS = {
+    "int_type": "write a whole number", "int_parsing": "write a whole number",
+    "int_from_float": "write a whole number", "float_type": "write a number",
+    "float_parsing": "write a number", "bool_type": "write true or false",
+    "bool_parsing": "write true or false", "string_type": "write text",
+    "dict_type": "write a mapping (key: value)", "model_type": "write a mapping (key: value)",
+    "model_attributes_type": "write a mapping (key: value)",
+    "list_type": "write a list, e.g. [a, b]",
+}
+PATTERN_HINTS = {
+    "regency": "write the Kemendagri code of a Banten regency/city with a dot, e.g. "
+               "\"36.71\", or the province code \"36\" for a province-wide feed",
+}
+
+
+def _message(err: dict, doc: dict) -> str:
+    """One pydantic error as a registry problem (without the file name)."""
+    loc, kind, value = tuple(err["loc"]), err["type"], err.get("input")
+    ctx = err.get("ctx") or {}
+    if "[key]" in loc:   # a mapping's key, not its value, is wrong
+        at = loc[: loc.index("[key]") - 1]   # the mapping
+        where, rest = _entry(at, doc)
+        text = f"{_dotted(at, rest) + ': ' if rest else ''}key {_show(value)}: " \
+               f"{HINTS.get(kind, err['msg'])}"
+        return f"{where}: {text}" if where else text
+    where, rest = _entry(loc, doc)
+    prefix = f"{where}: " if where else ""
+    inner = f"{_dotted(loc[:-1], rest[:-1])}: " if len(rest) > 1 else ""
+    if kind == "extra_forbidden":
+        key = str(rest[-1])
+        valid = _keys_of(_type_at(loc[:-1]))
+        close = difflib.get_close_matches(key, valid, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(valid)}"
+        return f"{prefix}{inner}unknown key '{key}'; {hint}"
+    if kind == "missing" or (kind == "string_too_short" and value == ""):
+        return f"{prefix}{inner}missing required field '{rest[-1]}'"
+    if not rest:   # the entry as a whole
+        detail = str(ctx["error"]) if kind == "value_error" else HINTS.get(kind, err["msg"])
+        return f"{prefix}{detail}"
+    name = _field(loc, rest)
+    if kind == "value_error":
+        return f"{prefix}{name}: {ctx['error']}"
+    if kind == "literal_error":
+        allowed = typing.get_args(_type_at(loc)) or (ctx.get("expected"),)
+        return f"{prefix}{name} is {_show(value)}; use one of {sorted(allowed)}"
+    if kind == "greater_than_equal":
+        whole = _type_at(loc) is int
+        return f"{prefix}{name} is {_show(value)}; write a {'whole ' if whole else ''}" \
+               f"number >= {ctx['ge']:g}"
+    if kind == "string_pattern_mismatch":
+        hint = PATTERN_HINTS.get(str(rest[-1]), f"it must match {ctx.get('pattern')}")
+        return f"{prefix}{name} is {_show(value)}; {hint}"
+    if kind == "too_short":
+        return f"{prefix}{name} is {_show(value)}; write at least {ctx.get('min_length')} item"
+    return f"{prefix}{name} is {_show(value)}; {HINTS.get(kind, err['msg'])}"
+
+
+# ------------------------------------------------------------------------ loading
+
+
+@dataclass
+class _Part:
+    """One registry file, validated as far as it goes."""
+
+    path: Path
+    datasets: dict[str, DatasetModel]
+    declared: set[str]               # dataset names written, valid or not
+    feeds: list[tuple[str, FeedModel | None]]   # (name for messages, model if valid)
+    allowed_hosts: list[str]
+
+
+def _partial(model: type[BaseModel], raw: Any) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return None   # its problems were reported by the file's validation
+
+
+def _collect(path: Path, seen: tuple[Path, ...], problems: list[str]) -> list[_Part]:
+    """The file at `path` and those it includes, in order; their problems of shape go to
+    `problems`. An entry with such a problem is left out of the later checks."""
     if path in seen:
-        raise RegistryError(f"{path}: included twice (include loop)")
-    doc = _read_yaml(path)
-    merged = {"datasets": dict(doc.get("datasets") or {}),
-              "feeds": [dict(f, _file=path) for f in doc.get("feeds") or []],
-              "allowed_hosts": list(doc.get("allowed_hosts") or [])}
-    for name in doc.get("include") or []:
-        part = _merged((path.parent / name).resolve(), (*seen, path))
-        for ds, spec in part["datasets"].items():
-            if ds in merged["datasets"]:
-                raise RegistryError(f"{path}: dataset '{ds}' is declared again in {name}")
-            merged["datasets"][ds] = spec
-        merged["feeds"] += part["feeds"]
-        merged["allowed_hosts"] += part["allowed_hosts"]
-    return merged
+        problems.append(f"{path}: included twice (include loop)")
+        return []
+    try:
+        doc, twice = _read_yaml(path)
+    except RegistryError as e:
+        if not seen:
+            raise   # the registry itself: nothing else to say
+        problems.append(f"{seen[-1]}: in 'include': {e}")
+        return []
+    problems += twice
+    try:
+        model = RegistryFile.model_validate(doc)
+        datasets, includes = dict(model.datasets), model.include
+        feeds = [(f.id, f) for f in model.feeds]
+        hosts = model.allowed_hosts
+    except ValidationError as e:
+        problems += [f"{path}: {_message(err, doc)}" for err in e.errors(include_url=False)]
+        raw_datasets = doc.get("datasets") if isinstance(doc.get("datasets"), dict) else {}
+        datasets = {str(k): m for k, v in raw_datasets.items()
+                    if (m := _partial(DatasetModel, v)) is not None}
+        raw_feeds = doc.get("feeds") if isinstance(doc.get("feeds"), list) else []
+        feeds = [(_feed_name(raw, i), _partial(FeedModel, raw))
+                 for i, raw in enumerate(raw_feeds)]
+        includes = [str(n) for n in _list_of(doc.get("include"))]
+        hosts = [str(h) for h in _list_of(doc.get("allowed_hosts"))]
+        declared = {str(k) for k in raw_datasets}
+    else:
+        declared = set(datasets)
+    parts = [_Part(path, datasets, declared, feeds, hosts)]
+    for name in includes:
+        parts += _collect((path.parent / name).resolve(), (*seen, path), problems)
+    return parts
+
+
+def _list_of(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _dataset_spec(name: str, model: DatasetModel) -> DatasetSpec:
+    columns = tuple(
+        ColumnSpec(col, c.type, c.required, c.personal_data, tuple(c.values or ()),
+                   c.description or "")
+        for col, c in model.columns.items()
+    )
+    return DatasetSpec(name, tuple(model.key), columns, model.description,
+                       replace_by=tuple(model.replace_by), frequency=model.frequency,
+                       regency_column=model.regency_column)
+
+
+def _dataset_problems(spec: DatasetSpec) -> list[str]:
+    problems = []
+    unknown = [k for k in spec.key if k not in spec.column_names]
+    if unknown:
+        problems.append(f"key names unknown columns {unknown}")
+    if spec.regency_column is not None and spec.regency_column not in spec.column_names:
+        problems.append(f"field 'regency_column' is '{spec.regency_column}', which is not "
+                        f"one of its columns {spec.column_names}")
+    return problems
+
+
+def _feed_problems(feed: FeedModel, spec: DatasetSpec, allowed_hosts: tuple[str, ...]
+                   ) -> list[str]:
+    """What is wrong with a feed that has the right shape, given its dataset and the
+    registry's allowed hosts."""
+    problems = []
+    canonical = spec.column_names
+    known = f"a column of dataset '{spec.name}' ({sorted(canonical)})"
+    mapped = {dst: src for src, dst in feed.columns.items()}
+
+    def listed(col: str, value: str, where: str) -> None:
+        # a categorical column lists its canonical values: a feed cannot invent one
+        allowed = spec.column(col).values
+        if allowed and value not in allowed:
+            problems.append(f"{where} is '{value}', which is not one of the values of "
+                            f"column '{col}' {list(allowed)}")
+
+    for src, dst in feed.columns.items():
+        if dst not in canonical:
+            problems.append(f"field 'columns' maps '{src}' to '{dst}', which is not {known}")
+    for col, mapping in feed.values.items():
+        if col not in canonical:
+            problems.append(f"values.{col}: '{col}' is not {known}; name a column and map "
+                            "each spelling to its canonical value")
+            continue
+        for spelling, value in mapping.items():
+            listed(col, value, f"values.{col}.{spelling}")
+    for col, value in feed.constants.items():
+        if col not in canonical:
+            problems.append(f"constants.{col}: '{col}' is not {known}")
+        elif col in mapped:
+            problems.append(f"constants.{col}: '{col}' is also read from the file's column "
+                            f"'{mapped[col]}' (field 'columns'); keep one")
+        else:
+            listed(col, value, f"constants.{col}")
+    for col in feed.extract:
+        if col not in canonical:
+            problems.append(f"extract.{col}: '{col}' is not {known}")
+        elif col in mapped:
+            problems.append(f"extract.{col}: '{col}' is also read from the file's column "
+                            f"'{mapped[col]}' (field 'columns'); keep one")
+        elif col in feed.constants:
+            problems.append(f"extract.{col}: '{col}' is also under 'constants'; keep one")
+    if feed.channel == "landing":
+        if not feed.path:
+            problems.append("missing required field 'path'")
+    elif not feed.url:
+        problems.append("missing required field 'url'")
+    else:
+        parsed = urlparse(feed.url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            problems.append(f"field 'url' is '{feed.url}'; write an http(s) URL")
+        elif parsed.hostname.lower() not in allowed_hosts:
+            problems.append(
+                f"field 'url' points at host '{parsed.hostname}', which is not in "
+                f"'allowed_hosts' {list(allowed_hosts)}; add the regency's host there if it "
+                "is a trusted source")
+    if feed.channel == "ckan":
+        if not (feed.ckan.resource or feed.ckan.package):
+            problems.append("a ckan feed needs 'ckan: {package: ..., resource: ...}' "
+                            "(the dataset id and the resource name or id)")
+        if feed.format != "ckan_json":
+            problems.append("a ckan feed has format 'ckan_json'")
+    return problems
+
+
+def _fingerprint(feed: FeedModel, dataset: str, model: DatasetModel) -> str:
+    # Defaults are left out of both sides, so writing a default (region_code: dotted) or
+    # omitting it is the same feed, and a new optional registry key changes no fingerprint.
+    doc = {"feed": feed.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+           "dataset": {"name": dataset,
+                       **model.model_dump(mode="json", by_alias=True, exclude_defaults=True)}}
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_registry(path: Path) -> Registry:
-    """Parse and check the registry at `path` (and the files it includes)."""
-    path = registry_path = Path(path).resolve()
-    doc = _merged(registry_path)
+    """Parse and check the registry at `path` (and the files it includes).
 
+    Raises RegistryError listing every problem found, one per line. Each feed's
+    `fingerprint` is the sha256 of its validated entry together with its dataset's spec:
+    it changes when either changes, and only then.
+    """
+    registry_path = Path(path).resolve()
+    problems: list[str] = []
+    parts = _collect(registry_path, (), problems)
+
+    models: dict[str, DatasetModel] = {}
     datasets: dict[str, DatasetSpec] = {}
-    for name, spec in (doc.get("datasets") or {}).items():
-        where = f"dataset '{name}'"
-        cols = []
-        for col, cspec in (_require(spec, "columns", where, path)).items():
-            ctype = (cspec or {}).get("type", "text")
-            if ctype not in COLUMN_TYPES:
-                raise RegistryError(
-                    f"{path}: {where}: column '{col}' has type '{ctype}'; "
-                    f"use one of {sorted(COLUMN_TYPES)}"
-                )
-            cols.append(ColumnSpec(col, ctype, bool((cspec or {}).get("required", False)),
-                                   bool((cspec or {}).get("personal_data", False))))
-        key = tuple(spec.get("key") or ())
-        unknown = [k for k in key if k not in {c.name for c in cols}]
-        if unknown:
-            raise RegistryError(f"{path}: {where}: key names unknown columns {unknown}")
-        datasets[name] = DatasetSpec(
-            name, key, tuple(cols), spec.get("description", ""),
-            replace_by=tuple(spec.get("replace_by") or ()),
-            frequency=spec.get("frequency"),
-            regency_column=spec.get("regency_column"),
-        )
+    declared: dict[str, Path] = {}
+    for part in parts:
+        for name in sorted(part.declared):
+            if name in declared:
+                problems.append(f"{part.path}: dataset '{name}' is declared again "
+                                f"(first in {declared[name]})")
+            else:
+                declared[name] = part.path
+        for name, model in part.datasets.items():
+            if name in datasets or declared.get(name) != part.path:
+                continue
+            spec = datasets[name] = _dataset_spec(name, model)
+            models[name] = model
+            problems += [f"{part.path}: dataset '{name}': {p}" for p in _dataset_problems(spec)]
 
-    allowed_hosts = tuple(str(h).lower() for h in doc.get("allowed_hosts") or ())
-
+    allowed_hosts = tuple(h.lower() for part in parts for h in part.allowed_hosts)
     feeds: list[Feed] = []
     seen: set[str] = set()
-    for i, entry in enumerate(doc.get("feeds") or [], start=1):
-        feed_id = entry.get("id") or f"#{i}"
-        path = entry.pop("_file")
-        where = f"feed '{feed_id}'"
-        _require(entry, "id", where, path)
-        if feed_id in seen:
-            raise RegistryError(f"{path}: {where}: id is used twice; ids must be unique")
-        seen.add(feed_id)
-        regency = str(_require(entry, "regency", where, path))
-        if not re.fullmatch(r"36\.\d{2}", regency):
-            raise RegistryError(
-                f"{path}: {where}: field 'regency' is '{regency}'; write the Kemendagri "
-                "code of a Banten regency/city with a dot, e.g. \"36.71\""
-            )
-        dataset = str(_require(entry, "dataset", where, path))
-        if dataset not in datasets:
-            raise RegistryError(
-                f"{path}: {where}: field 'dataset' is '{dataset}', which is not declared "
-                f"under 'datasets' (known: {sorted(datasets)})"
-            )
-        for key, allowed in (("channel", CHANNELS), ("format", FORMATS)):
-            value = _require(entry, key, where, path)
-            if value not in allowed:
-                raise RegistryError(
-                    f"{path}: {where}: field '{key}' is '{value}'; use one of {sorted(allowed)}"
-                )
-        style = entry.get("region_code", "dotted")
-        if style not in REGION_CODE_STYLES:
-            raise RegistryError(
-                f"{path}: {where}: field 'region_code' is '{style}'; "
-                f"use one of {sorted(REGION_CODE_STYLES)}"
-            )
-        columns = {str(k): str(v) for k, v in (_require(entry, "columns", where, path)).items()}
-        canonical = set(datasets[dataset].column_names)
-        for src, dst in columns.items():
-            if dst not in canonical:
-                raise RegistryError(
-                    f"{path}: {where}: field 'columns' maps '{src}' to '{dst}', which is not "
-                    f"a column of dataset '{dataset}' ({sorted(canonical)})"
-                )
-        skip = {str(k): str(v) for k, v in (entry.get("skip_rows_matching") or {}).items()}
-        for col, pattern in skip.items():
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise RegistryError(
-                    f"{path}: {where}: skip_rows_matching.{col}: bad regular expression: {e}"
-                ) from None
-        channel = entry["channel"]
-        location: dict[str, str | None] = {"path": None, "url": None}
-        if channel == "landing":
-            location["path"] = str(_require(entry, "path", where, path))
-        else:
-            url = str(_require(entry, "url", where, path))
-            parsed = urlparse(url)
-            if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                raise RegistryError(
-                    f"{path}: {where}: field 'url' is '{url}'; write an http(s) URL"
-                )
-            if parsed.hostname.lower() not in allowed_hosts:
-                raise RegistryError(
-                    f"{path}: {where}: field 'url' points at host '{parsed.hostname}', which "
-                    f"is not in 'allowed_hosts' {list(allowed_hosts)}; add the regency's "
-                    "host there if it is a trusted source"
-                )
-            location["url"] = url
-        ckan = dict(entry.get("ckan") or {})
-        if channel == "ckan" and not (ckan.get("resource") or ckan.get("package")):
-            raise RegistryError(
-                f"{path}: {where}: a ckan feed needs 'ckan: {{package: ..., resource: ...}}' "
-                "(the dataset id and the resource name or id)"
-            )
-        if channel == "ckan" and entry["format"] != "ckan_json":
-            raise RegistryError(f"{path}: {where}: a ckan feed has format 'ckan_json'")
-        for opt in NETWORK_DEFAULTS:
-            value = (entry.get("options") or {}).get(opt)
-            if value is not None and (not isinstance(value, int | float) or value < 0):
-                raise RegistryError(
-                    f"{path}: {where}: options.{opt} is {value!r}; write a number >= 0"
-                )
-        values = {}
-        for col, mapping in (entry.get("values") or {}).items():
-            if col not in canonical or not isinstance(mapping, dict):
-                raise RegistryError(
-                    f"{path}: {where}: values.{col}: name a column of dataset '{dataset}' "
-                    "and map each spelling to its canonical value"
-                )
-            values[col] = {str(k): str(v) for k, v in mapping.items()}
-        feeds.append(
-            Feed(
-                id=feed_id,
-                regency=regency,
-                dataset=dataset,
-                channel=channel,
-                format=entry["format"],
-                columns=columns,
-                base_dir=path.parent,
-                **location,
-                ckan=ckan,
+    for part in parts:
+        for name, model in part.feeds:
+            where = f"{part.path}: feed '{name}'"
+            if model is None:
+                seen.add(name)
+                continue   # its shape's problems are reported
+            if model.id in seen:
+                problems.append(f"{where}: id is used twice; ids must be unique")
+            seen.add(model.id)
+            if model.dataset not in declared:
+                problems.append(
+                    f"{where}: field 'dataset' is '{model.dataset}', which is not declared "
+                    f"under 'datasets' (known: {sorted(declared)})")
+                continue
+            if model.dataset not in datasets:
+                continue   # its dataset's own problems are reported
+            spec = datasets[model.dataset]
+            found = _feed_problems(model, spec, allowed_hosts)
+            problems += [f"{where}: {p}" for p in found]
+            if found:
+                continue
+            feeds.append(Feed(
+                id=model.id,
+                regency=model.regency,
+                dataset=model.dataset,
+                channel=model.channel,
+                format=model.format,
+                columns=dict(model.columns),
+                base_dir=part.path.parent,
+                path=model.path if model.channel == "landing" else None,
+                url=model.url if model.channel != "landing" else None,
+                region_code=model.region_code,
+                options=model.options.model_dump(exclude_unset=True),
+                ignore_columns=tuple(model.ignore_columns),
+                skip_rows_matching=dict(model.skip_rows_matching),
+                values={c: dict(m) for c, m in model.values.items()},
+                ckan=model.ckan.model_dump(exclude_unset=True),
                 allowed_hosts=allowed_hosts,
-                region_code=style,
-                options=dict(entry.get("options") or {}),
-                ignore_columns=tuple(entry.get("ignore_columns") or ()),
-                skip_rows_matching=skip,
-                values=values,
-            )
-        )
+                constants=dict(model.constants),
+                extract={c: Extract(e.source, e.pattern) for c, e in model.extract.items()},
+                description=model.description or "",
+                fingerprint=_fingerprint(model, model.dataset, models[model.dataset]),
+            ))
+    if problems:
+        raise RegistryError("\n".join(problems), problems)
     return Registry(datasets=datasets, feeds=feeds, path=registry_path,
                     allowed_hosts=allowed_hosts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m flows.registry --write-schema data/feeds.schema.json`"""
+    parser = argparse.ArgumentParser(prog="python -m flows.registry",
+                                     description="The feed registry's JSON Schema.")
+    parser.add_argument("--write-schema", metavar="PATH", required=True,
+                        help="write the registry's JSON Schema to PATH")
+    args = parser.parse_args(argv)
+    write_json_schema(args.write_schema)
+    print(f"wrote {args.write_schema}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
