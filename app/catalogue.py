@@ -97,7 +97,7 @@ def license_md(license_id: str | None) -> str:
 
 
 def badges(ds: dict[str, Any]) -> str:
-    """Markdown badges: theme, frequency, synthetic."""
+    """Markdown badges: theme, frequency, synthetic, incomplete."""
     parts = []
     if ds.get("theme"):
         parts.append(f":blue-badge[{md(theme_label(ds['theme']))}]")
@@ -105,6 +105,8 @@ def badges(ds: dict[str, Any]) -> str:
         parts.append(f":gray-badge[{md(frequency_label(ds['frequency']))}]")
     if ds.get("synthetic"):
         parts.append(f":orange-badge[:material/science: {md(t('synthetic'))}]")
+    if sr.is_partial(ds):
+        parts.append(f":red-badge[:material/report: {md(t('partial_badge'))}]")
     return " ".join(parts)
 
 
@@ -393,6 +395,34 @@ def dataset_card(ds: dict[str, Any]) -> None:
 
 
 # --- dataset page ---------------------------------------------------------------------
+
+
+def period_list(labels: list[str], limit: int = 12) -> str:
+    if len(labels) <= limit:
+        return ", ".join(labels)
+    return f"{', '.join(labels[:3])}, …, {labels[-1]} ({fmt_num(len(labels))})"
+
+
+def coverage_warning(ds: dict[str, Any]) -> None:
+    """A partial latest release: which regencies each period lacks, by name."""
+    gaps = sr.coverage_gaps(ds)
+    if not gaps:
+        return
+    lines = []
+    for gap in gaps:
+        regions = md(sr.region_names(gap["regencies"]))
+        if gap["periods"]:
+            key = "coverage_period" if len(gap["periods"]) == 1 else "coverage_periods"
+            lines.append(t(key, periods=md(period_list(gap["periods"])), regions=regions))
+        if gap["whole"]:
+            lines.append(t("coverage_whole", regions=regions))
+    expected = len(ds["coverage"].get("expected") or [])
+    st.warning(
+        t("coverage_partial", version=md(ds.get("latest_version") or "—"),
+          expected=fmt_num(expected))
+        + "\n\n" + "\n".join(f"- {line}" for line in lines),
+        icon=":material/report:",
+    )
 
 
 def metadata_block(ds: dict[str, Any], extra: dict[str, Any]) -> None:
@@ -903,6 +933,8 @@ def version_history(ds: dict[str, Any]) -> None:
             i == 0 and not ds.get("latest_version")
         ):
             line += f" :green-badge[{t('latest_tag')}]"
+        if entry.get("partial"):
+            line += f" :red-badge[{t('version_partial')}]"
         changelog = pick(entry.get("changelog"))
         links = " · ".join(
             f"[{md(f.get('format', '').upper())}]({sr.static_url(f['path'], base)})"
@@ -931,6 +963,7 @@ def render_dataset(site: Path, catalog: dict[str, Any] | None, slug: str) -> Non
     description = pick(ds.get("description"))
     if description:
         st.markdown(md(description))
+    coverage_warning(ds)
 
     entry = sr.latest_version_entry(ds)
     extra = cache.satudata_block(site, ds, entry) if entry is not None else {}

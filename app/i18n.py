@@ -106,6 +106,28 @@ STRINGS: dict[str, dict[str, str]] = {
         "id": "Dataset ini belum diterbitkan: belum ada versi yang dapat diunduh.",
         "en": "This dataset has not been published yet: there is no version to download.",
     },
+    "partial_badge": {"id": "Belum lengkap", "en": "Incomplete"},
+    "coverage_partial": {
+        "id": "**Data belum lengkap.** Versi {version} tidak memuat semua kabupaten/kota yang "
+        "seharusnya mengirim data ini ({expected} wilayah); total provinsi yang dihitung dari "
+        "data ini belum mencakup wilayah yang belum ada.",
+        "en": "**Incomplete data.** Version {version} does not hold every regency/city that "
+        "should send this data ({expected} expected); province totals computed from it "
+        "leave the missing ones out.",
+    },
+    "coverage_period": {
+        "id": "Periode {periods}: tidak ada data dari {regions}",
+        "en": "Period {periods}: no data from {regions}",
+    },
+    "coverage_periods": {
+        "id": "Periode {periods}: tidak ada data dari {regions}",
+        "en": "Periods {periods}: no data from {regions}",
+    },
+    "coverage_whole": {
+        "id": "Tidak ada data dari {regions}",
+        "en": "No data from {regions}",
+    },
+    "version_partial": {"id": "belum lengkap", "en": "incomplete"},
     "metadata": {"id": "Metadata", "en": "Metadata"},
     "f_produsen": {"id": "Produsen data", "en": "Data producer"},
     "f_walidata": {"id": "Walidata", "en": "Data steward (walidata)"},

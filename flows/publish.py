@@ -19,10 +19,24 @@ Before anything is released, every file is scanned for personal data (NIK, mobil
 numbers, e-mail addresses; see `flows/pii.py`); a hit fails that dataset's publication
 and leaves its previous release published. Text cells that a spreadsheet would run as a
 formula (`=`, `+`, `-`, `@`, tab, CR) get a leading `'` in the CSV and XLSX files.
+
+Coverage: a mart whose YAML declares `open_data.coverage` (`region`, optional `period`,
+optional `by` columns, and the registry `datasets` it is built from) is checked against
+the regencies expected to send those datasets: every regency with a feed of one of them
+in the registry, a province-wide feed (a `regency` without a dot, e.g. "36") standing
+for every regency of that province. A period (or, without a period column, the whole
+dataset) that lacks an expected regency is *partial*. Coverage is recorded in
+`release.json` (`coverage`), shown in `catalog.json` and `data.json` (regency names
+per period) and on the catalogue's dataset page; a publication whose content did not
+change still re-assesses it (`datasets/<slug>/coverage.json` when the assessment differs
+from the one in the latest release). A partial dataset is still published, and says so.
+
+A release never silently drops a regency-period (see `dropped_pairs`).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import fcntl
 import hashlib
@@ -84,6 +98,11 @@ XLSX_MAX_EXACT_INT = 10**15         # Excel keeps 15 significant digits; larger 
 BULK_ZIP = "downloads/satudata-banten-latest.zip"
 DATA_JSON = "data.json"
 CATALOG_JSON = "catalog.json"
+# Coverage of the latest release re-assessed after it was published (content unchanged,
+# registry changed): `datasets/<slug>/coverage.json`, {"version", "assessed_at", "coverage"}.
+COVERAGE_JSON = "coverage.json"
+WHOLE_DATASET = "all"               # coverage key of a mart without a period column
+REGENCY_REFERENCE = "wilayah_kabupaten_kota"
 DEFAULT_BASE_URL = "http://localhost:8501"
 STATIC_PREFIX = "/app/static"        # where the catalogue serves site/ (flows/cli.py)
 PUBLISHER_PARENT = "Pemerintah Provinsi Banten"
@@ -100,6 +119,19 @@ class PublishError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class CoverageSpec:
+    """`open_data.coverage` of a mart: which column names the regency, which the period
+    (None: coverage over the whole dataset), optional columns that split a period further
+    (e.g. `indikator` of a long table), and the registry datasets whose feeds say which
+    regencies are expected."""
+
+    region: str
+    period: str | None
+    by: tuple[str, ...]
+    datasets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class MartSpec:
     """What the manifest says about one published mart."""
 
@@ -107,6 +139,8 @@ class MartSpec:
     relation: str
     meta: dict
     columns: list[dict]   # name, description, unit, classification, description_id
+    coverage: CoverageSpec | None = None
+    sources: tuple[str, ...] = ()     # the raw.<dataset> sources it reads, however indirectly
 
     @property
     def slug(self) -> str:
@@ -125,7 +159,7 @@ def published_marts(manifest: dict) -> list[MartSpec]:
     """The marts with catalogue metadata, checked; raises PublishError naming each gap."""
     marts = []
     problems = []
-    for node in manifest["nodes"].values():
+    for uid, node in manifest["nodes"].items():
         if node["resource_type"] != "model":
             continue
         meta = (node.get("config", {}).get("meta") or node.get("meta") or {}).get(META_KEY)
@@ -168,13 +202,74 @@ def published_marts(manifest: dict) -> list[MartSpec]:
                     "classification": cmeta.get("classification"),
                 }
             )
-        marts.append(MartSpec(name, node["relation_name"], meta, columns))
+        sources = raw_sources(manifest, uid)
+        coverage = None
+        if meta.get("coverage") is not None:
+            public = [c["name"] for c in columns if c["classification"] == "public"]
+            coverage, found = _coverage_spec(name, meta["coverage"], public, sources)
+            problems += found
+        marts.append(MartSpec(name, node["relation_name"], meta, columns, coverage, sources))
     slugs = [m.slug for m in marts if m.meta.get("slug")]
     for slug in {s for s in slugs if slugs.count(s) > 1}:
         problems.append(f"slug '{slug}' is used by more than one model")
     if problems:
         raise PublishError("catalogue metadata incomplete: " + "; ".join(sorted(problems)))
     return sorted(marts, key=lambda m: m.slug)
+
+
+def raw_sources(manifest: dict, unique_id: str) -> tuple[str, ...]:
+    """The `raw.<dataset>` sources a node reads, following `depends_on` all the way down
+    (an `aduan_bulanan` that joins population reads raw.aduan and raw.penduduk)."""
+    sources = manifest.get("sources") or {}
+    nodes = manifest.get("nodes") or {}
+    found: set[str] = set()
+    seen: set[str] = set()
+    stack = [unique_id]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if current in sources:
+            if sources[current].get("source_name") == "raw":
+                found.add(sources[current]["name"])
+            continue
+        stack += (nodes.get(current, {}).get("depends_on") or {}).get("nodes") or []
+    return tuple(sorted(found))
+
+
+def _coverage_spec(model: str, value: object, public: list[str], sources: tuple[str, ...]
+                   ) -> tuple[CoverageSpec | None, list[str]]:
+    """`open_data.coverage` checked: columns must be public columns of the mart; the
+    datasets, when not declared, are the one raw source the model reads."""
+    where = f"model '{model}': meta.open_data.coverage"
+    if not isinstance(value, dict):
+        return None, [f"{where} must be a mapping with 'region' (and 'period', 'datasets')"]
+    problems = []
+    region, period = value.get("region"), value.get("period")
+    by = value.get("by") or []
+    by = [by] if isinstance(by, str) else by
+    for key, column in [("region", region), ("period", period)] + [("by", b) for b in by]:
+        if key == "period" and column is None:
+            continue
+        if not isinstance(column, str) or column not in public:
+            problems.append(f"{where}.{key} is {column!r}; name a public column of the model")
+    datasets = value.get("datasets") or []
+    datasets = [datasets] if isinstance(datasets, str) else [str(d) for d in datasets]
+    if not datasets:
+        if len(sources) == 1:
+            datasets = list(sources)
+        else:
+            read = ", ".join(f"raw.{s}" for s in sources) or "no raw source"
+            problems.append(f"{where}.datasets is missing and the model reads {read}; name "
+                            "the registry dataset(s) whose feeds it should cover")
+    elif sources and not set(datasets) <= set(sources):
+        unknown = sorted(set(datasets) - set(sources))
+        problems.append(f"{where}.datasets names {unknown}, which the model does not read "
+                        f"(it reads {', '.join(f'raw.{s}' for s in sources)})")
+    if problems:
+        return None, problems
+    return CoverageSpec(region, period, tuple(by), tuple(datasets)), []
 
 
 # --- small helpers ---------------------------------------------------------------------
@@ -666,12 +761,252 @@ def _changelog(con: duckdb.DuckDBPyConnection, new_parquet: Path, previous: dict
     }
 
 
+# --- coverage ----------------------------------------------------------------------------
+
+
+def regency_names(wh: duckdb.DuckDBPyConnection | None, settings: Settings) -> dict[str, str]:
+    """Code -> name of every regency/city in the reference list: the warehouse's
+    `reference.wilayah_kabupaten_kota` (reloaded from data/reference on every run), or
+    that CSV when the warehouse has no such table."""
+    if wh is not None:
+        try:
+            rows = wh.execute(f"select kode_wilayah, nama from reference.{REGENCY_REFERENCE} "
+                              "order by 1").fetchall()
+            if rows:
+                return {str(code): str(name) for code, name in rows}
+        except duckdb.CatalogException:
+            pass
+    path = settings.reference_dir / f"{REGENCY_REFERENCE}.csv"
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r["kode_wilayah"]: r["nama"] for r in csv.DictReader(f)}
+
+
+def _regencies_of(code: str, names: dict[str, str]) -> list[str]:
+    """A regency code as itself; a province code (no dot, e.g. "36") as every regency of
+    that province in the reference list."""
+    code = str(code)
+    if "." in code:
+        return [code]
+    return [c for c in names if c.startswith(code + ".")]
+
+
+def expected_regencies(feeds, datasets: tuple[str, ...], names: dict[str, str]
+                       ) -> dict[str, str]:
+    """Code -> name of the regencies expected to send `datasets`: each feed of one of them
+    (objects with `.regency` and `.dataset`, the registry's `Feed`) names its regency; a
+    province-wide feed (`regency` without a dot, e.g. "36") every regency of the province."""
+    expected: dict[str, str] = {}
+    for feed in feeds:
+        if feed.dataset in datasets:
+            for code in _regencies_of(feed.regency, names):
+                expected[code] = names.get(code, code)
+    return dict(sorted(expected.items()))
+
+
+def _expected_for(settings: Settings, mart: MartSpec, names: dict[str, str]) -> dict[str, str]:
+    from flows.registry import RegistryError, load_registry
+
+    try:
+        registry = load_registry(settings.feeds_file)
+    except RegistryError as e:
+        raise PublishError(
+            f"dataset '{mart.slug}': its coverage cannot be checked without the feed "
+            f"registry ({e}); nothing was published, the previous release stays latest"
+        ) from e
+    return expected_regencies(registry.feeds, mart.coverage.datasets, names)
+
+
+def resubmitted_regencies(wh: duckdb.DuckDBPyConnection, datasets: tuple[str, ...],
+                          since: str, names: dict[str, str]) -> set[str]:
+    """Regencies with an accepted submission of one of `datasets` received after `since`
+    (ISO time); a province-wide submission counts for every regency of the province."""
+    try:
+        rows = wh.execute(
+            "select distinct regency from meta.submissions where status = 'accepted' "
+            "and list_contains(?::varchar[], dataset) and received_at > ?::timestamptz",
+            [list(datasets), since]).fetchall()
+    except duckdb.CatalogException:     # a warehouse without bookkeeping: nothing is newer
+        return set()
+    return {c for (code,) in rows for c in _regencies_of(code, names)}
+
+
+def compute_coverage(con: duckdb.DuckDBPyConnection, parquet: Path, spec: CoverageSpec,
+                     expected: dict[str, str]) -> dict:
+    """Which expected regencies each period (each period x `by` values; the whole dataset
+    without a period column) of the Parquet covers. `partial` when one lacks any."""
+    keys = ([spec.period] if spec.period else []) + list(spec.by)
+    region = _ident(spec.region)
+    where = " and ".join(f"{_ident(c)} is not null" for c in [spec.region, *keys])
+    regions = f"list(distinct cast({region} as varchar))"
+    if keys:
+        cols = ", ".join(_ident(k) for k in keys)
+        rows = con.execute(f"select {cols}, {regions} from read_parquet(?) where {where} "
+                           "group by all order by all", [str(parquet)]).fetchall()
+    else:
+        rows = con.execute(f"select {regions} from read_parquet(?) where {where}",
+                           [str(parquet)]).fetchall()
+    periods = {}
+    for *values, present in rows:
+        present = set(present or [])
+        period = str(values[0]) if spec.period else None
+        by = {c: str(v) for c, v in zip(spec.by, values[1 if spec.period else 0:],
+                                        strict=True)}
+        label = " · ".join([p for p in [period] if p] + list(by.values())) or WHOLE_DATASET
+        missing = [c for c in expected if c not in present]
+        periods[label] = {"period": period, **({"by": by} if by else {}),
+                          "covered": len(expected) - len(missing), "missing": missing}
+    return {
+        "region": spec.region,
+        "period": spec.period,
+        "by": list(spec.by),
+        "datasets": list(spec.datasets),
+        "expected": list(expected),
+        "names": dict(expected),
+        "periods": periods,
+        "partial": any(p["missing"] for p in periods.values()),
+    }
+
+
+def dropped_pairs(con: duckdb.DuckDBPyConnection, new_parquet: Path, old_parquet: Path,
+                  spec: CoverageSpec) -> list[tuple[str, str | None]]:
+    """(region, period) pairs the previous release had and the new content lacks
+    (regions only for a mart without a period column).
+
+    The rule: a release never drops a regency-period that an earlier release had, unless
+    a newer accepted submission replaced it. `_publish` refuses the new release (outcome
+    "failed", the previous release stays `latest`) when a pair disappears and the
+    regency has no accepted submission of the mart's datasets received after the
+    previous release was published (`resubmitted_regencies`). A regency that sent again
+    may change its own slices, rows gone included; a regency that sent nothing since
+    cannot lose rows (a fresh or restored warehouse, a changed model)."""
+    cols = [spec.region] + ([spec.period] if spec.period else [])
+    if any(c not in _parquet_types(con, old_parquet) for c in cols):
+        return []                 # the previous release has no such column to compare
+    sel = ", ".join(f"cast({_ident(c)} as varchar)" for c in cols)
+    where = f"{_ident(spec.region)} is not null"
+    rows = con.execute(
+        f"select * from (select {sel} from read_parquet($old) where {where} except "
+        f"select {sel} from read_parquet($new) where {where}) order by all",
+        {"old": str(old_parquet), "new": str(new_parquet)}).fetchall()
+    return [(r[0], r[1] if spec.period else None) for r in rows]
+
+
+def _drop_message(slug: str, drops: list[tuple[str, str | None]], previous: str) -> str:
+    shown = [f"{code} {period}" if period else code for code, period in drops[:10]]
+    more = f" and {len(drops) - 10} more" if len(drops) > 10 else ""
+    codes = sorted({code for code, _ in drops})
+    return (
+        f"dataset '{slug}': would drop {', '.join(shown)}{more}, which release {previous} "
+        f"had, and no newer submission from {', '.join(codes)} replaced "
+        f"{'it' if len(drops) == 1 else 'them'}; the previous release stays published "
+        "(latest unchanged). Find out why the mart lost these rows (e.g. a fresh or restored "
+        "warehouse); a newer accepted submission from the regency lets the change through."
+    )
+
+
+def coverage_gaps(coverage: dict | None) -> list[tuple[list[str], list[str]]]:
+    """(missing regency codes, the period labels that lack exactly them), in period
+    order, for a partial coverage; [] when complete or unknown."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for label, entry in ((coverage or {}).get("periods") or {}).items():
+        if entry.get("missing"):
+            groups.setdefault(tuple(entry["missing"]), []).append(label)
+    return [(list(codes), labels) for codes, labels in groups.items()]
+
+
+def _labels(labels: list[str]) -> str:
+    if len(labels) <= 4:
+        return ", ".join(labels)
+    return f"{', '.join(labels[:2])}, …, {labels[-1]} ({len(labels)})"
+
+
+def coverage_text(coverage: dict | None, lang: str) -> str:
+    """One sentence on what a partial dataset lacks, in Indonesian (`id`) or English;
+    "" when it is complete or its coverage unknown."""
+    gaps = coverage_gaps(coverage)
+    if not gaps:
+        return ""
+    names = coverage.get("names") or {}
+    parts = []
+    for codes, labels in gaps:
+        regions = ", ".join(f"{names.get(c, c)} ({c})" for c in codes)
+        if labels == [WHOLE_DATASET]:
+            parts.append(f"tanpa data dari {regions}" if lang == "id"
+                         else f"no data from {regions}")
+        else:
+            word = ("periode" if lang == "id" else
+                    "period" if len(labels) == 1 else "periods")
+            parts.append(f"{word} {_labels(labels)} tanpa {regions}" if lang == "id"
+                         else f"{word} {_labels(labels)} lacks {regions}" if len(labels) == 1
+                         else f"{word} {_labels(labels)} lack {regions}")
+    if lang == "id":
+        return "DATA BELUM LENGKAP: " + "; ".join(parts) + "."
+    return "INCOMPLETE DATA: " + "; ".join(parts) + "."
+
+
+def current_coverage(site: Path, release: dict | None) -> dict | None:
+    """The coverage of a release: re-assessed (`coverage.json` beside the releases) when
+    that assessment is of this version, else what its release.json recorded."""
+    if not release:
+        return None
+    side = _read_json(dataset_dir(site, release["slug"]) / COVERAGE_JSON)
+    if side and side.get("version") == release["version"]:
+        return side.get("coverage")
+    return release.get("coverage")
+
+
+def _record_coverage(folder: Path, release: dict, coverage: dict | None,
+                     now: dt.datetime) -> None:
+    """An unchanged release whose coverage assessment changed (an older release without
+    one, or other regencies expected now) gets `coverage.json` beside it."""
+    side = folder / COVERAGE_JSON
+    if coverage is None or coverage == release.get("coverage"):
+        side.unlink(missing_ok=True)
+        return
+    current = _read_json(side)
+    if current and current.get("version") == release["version"] and \
+            current.get("coverage") == coverage:
+        return
+    write_json_atomic(side, {"version": release["version"], "assessed_at": now.isoformat(),
+                             "coverage": coverage})
+
+
+def catalog_coverage(coverage: dict | None) -> dict | None:
+    """Coverage as the catalogue and data.json show it: partial flag, expected regencies
+    and, per partial period, the missing regencies with their names."""
+    if not coverage:
+        return None
+    names = coverage.get("names") or {}
+
+    def regions(codes):
+        return [{"kode": c, "nama": names.get(c, c)} for c in codes]
+
+    return {
+        "partial": bool(coverage.get("partial")),
+        "datasets": coverage.get("datasets") or [],
+        "expected": regions(coverage.get("expected") or []),
+        "missing": [
+            {"label": label, "period": entry.get("period"), **(
+                {"by": entry["by"]} if entry.get("by") else {}),
+             "covered": entry.get("covered"), "regencies": regions(entry["missing"])}
+            for label, entry in (coverage.get("periods") or {}).items() if entry.get("missing")
+        ],
+    }
+
+
 # --- publishing one mart ---------------------------------------------------------------
 
 
 def publish_mart(settings: Settings, mart: MartSpec, *, now: dt.datetime | None = None
                  ) -> PublishOutcome:
     """Publish one mart as a new release, or nothing if its content did not change.
+
+    A mart that declares `open_data.coverage` has its coverage assessed either way
+    (release.json `coverage`, or `coverage.json` for an unchanged release); its outcome's
+    message names the periods that lack a regency. Its new content must keep every
+    (regency, period) pair of the previous release unless that regency sent again
+    (`dropped_pairs`): otherwise the outcome is "failed", naming the dataset, regencies
+    and periods, and the previous release stays `latest`.
 
     Raises PublishError (naming the dataset and what to fix) when the mart cannot be
     published: undocumented columns, personal data in a public column, or any failure
@@ -714,8 +1049,14 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
     json_path = staging / f"{slug}.json"
     xlsx_path = staging / f"{slug}.xlsx"
 
+    history = releases(site, slug)
+    previous = history[0] if history else None
+
     # 1. The public columns leave the warehouse once, as Parquet; the warehouse is
-    #    released before the other formats are written from that file.
+    #    released before the other formats are written from that file. The regencies
+    #    expected (registry) and those that sent again since the previous release too.
+    expected: dict[str, str] = {}
+    resent: set[str] = set()
     with connect(settings.warehouse, read_only=True) as wh:
         wh.execute("set autoinstall_known_extensions = false")
         relation_types = _column_types(wh, mart.relation)
@@ -744,6 +1085,12 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
             lo, hi = wh.execute(f"select min({_ident(tcol)}), max({_ident(tcol)}) "
                                 f"from {mart.relation}").fetchone()
             temporal = f"{lo}/{hi}" if lo is not None else None
+        if mart.coverage:
+            names = regency_names(wh, settings)
+            expected = _expected_for(settings, mart, names)
+            if previous:
+                resent = resubmitted_regencies(wh, mart.coverage.datasets,
+                                               previous["published_at"], names)
 
     with _scratch() as con:
         parquet_sql = f"read_parquet({_sql_str(str(parquet_path))})"
@@ -760,6 +1107,9 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
         findings = pii.scan_parquet(con, parquet_path)
         if findings:
             raise _pii_error(slug, mart, findings)
+        coverage = (compute_coverage(con, parquet_path, mart.coverage, expected)
+                    if mart.coverage else None)
+        note = coverage_text(coverage, "en")
 
         # 3. CSV (its bytes are the content fingerprint): unchanged -> no new version.
         con.execute(f"copy (select {_csv_select(types)} from {parquet_sql}) to "
@@ -768,12 +1118,21 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
         if findings:
             raise _pii_error(slug, mart, findings)
         content_sha = sha256_file(csv_path)
-        history = releases(site, slug)
-        previous = history[0] if history else None
         if (previous and previous["content_sha256"] == content_sha
                 and all(f in previous["files"] for f in FORMATS)):
             _point_latest(folder, previous["version"])   # repairs a crash before the switch
-            return PublishOutcome(slug, "unchanged", previous["version"])
+            _record_coverage(folder, previous, coverage, now)
+            return PublishOutcome(slug, "unchanged", previous["version"], note)
+
+        # A regency-period of the previous release may leave only with a newer submission.
+        if mart.coverage and previous:
+            old_parquet = site / previous["files"]["parquet"]["path"]
+            drops = [(code, period) for code, period in
+                     dropped_pairs(con, parquet_path, old_parquet, mart.coverage)
+                     if code not in resent]
+            if drops:
+                return PublishOutcome(slug, "failed", None,
+                                      _drop_message(slug, drops, previous["version"]))
 
         version = _next_version(history, folder, now.date())
         key = [k for k in (mart.meta.get("key") or []) if k in types]
@@ -807,6 +1166,7 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
         "temporal": temporal,
         "changelog": changelog,
         "files": files,
+        **({"coverage": coverage} if coverage is not None else {}),
         "checks": {"personal_data": "none found (NIK, mobile numbers, e-mail addresses)",
                    "formula_cells": "neutralised in csv and xlsx"},
     }
@@ -821,7 +1181,9 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
     os.replace(staging, folder / version)    # the release appears whole
     _fsync(folder)
     _point_latest(folder, version)           # latest switches in one step
-    return PublishOutcome(slug, "published", version, changelog["en"])
+    (folder / COVERAGE_JSON).unlink(missing_ok=True)   # an older release's re-assessment
+    return PublishOutcome(slug, "published", version,
+                          "; ".join(m for m in (changelog["en"], note) if m))
 
 
 # --- catalogue-wide files --------------------------------------------------------------
@@ -860,6 +1222,7 @@ def _catalog(site: Path, marts: list[MartSpec], now: dt.datetime, bulk: dict | N
             {
                 "slug": mart.slug,
                 "model": mart.model,
+                **({"source_datasets": list(mart.coverage.datasets)} if mart.coverage else {}),
                 "title": meta["title"],
                 "description": meta["description"],
                 "theme": meta["theme"],
@@ -876,6 +1239,8 @@ def _catalog(site: Path, marts: list[MartSpec], now: dt.datetime, bulk: dict | N
                 "latest_version": latest["version"] if latest else None,
                 "updated": latest["published_at"] if latest else None,
                 "row_count": latest["rows"] if latest else 0,
+                # partial flag, expected regencies, missing ones per period (with names)
+                "coverage": catalog_coverage(current_coverage(site, latest)),
                 "columns": [
                     {k: c[k] for k in ("name", "description", "unit")}
                     | {"type": _column_type_from_release(site, latest, c["name"])}
@@ -888,6 +1253,8 @@ def _catalog(site: Path, marts: list[MartSpec], now: dt.datetime, bulk: dict | N
                         "rows": r["rows"],
                         "changelog": {"id": r["changelog"]["id"], "en": r["changelog"]["en"]},
                         "files": list(r["files"].values()),
+                        **({"partial": bool(r["coverage"].get("partial"))}
+                           if r.get("coverage") else {}),
                     }
                     for r in history
                 ],
@@ -974,7 +1341,8 @@ def build_data_json(site: Path, marts: list[MartSpec], base: str | None = None) 
     datasets = []
     for mart, history in _latest_releases(site, marts):
         latest, first = history[0], history[-1]
-        datasets.append(_dcat_dataset(mart, latest, first, base))
+        datasets.append(_dcat_dataset(mart, latest, first, base,
+                                      current_coverage(site, latest)))
     return {
         "@context": f"{DCAT_US_SCHEMA}/catalog.jsonld",
         "@id": site_url(DATA_JSON, base),
@@ -985,7 +1353,11 @@ def build_data_json(site: Path, marts: list[MartSpec], base: str | None = None) 
     }
 
 
-def _dcat_dataset(mart: MartSpec, latest: dict, first: dict, base: str) -> dict:
+def _dcat_dataset(mart: MartSpec, latest: dict, first: dict, base: str,
+                  coverage: dict | None = None) -> dict:
+    """One DCAT-US dataset. DCAT-US has no field for regional coverage: a partial
+    dataset says what it lacks at the end of its description (Indonesian, then English),
+    sets `dataQuality` false, and carries the details in `satudata.coverage`."""
     slug, meta = mart.slug, mart.meta
     datapackage_url = stable_url(slug, "datapackage.json", base)
     contact = {"@type": "vcard:Contact", "fn": meta["walidata"]}
@@ -1039,8 +1411,14 @@ def _dcat_dataset(mart: MartSpec, latest: dict, first: dict, base: str) -> dict:
         "conformsTo": DATAPACKAGE_SPEC,
         "distribution": distributions,
         "satudata": satudata_metadata(mart, latest["temporal"])
-        | {"version": latest["version"], "rows": latest["rows"]},
+        | {"version": latest["version"], "rows": latest["rows"]}
+        | ({"coverage": catalog_coverage(coverage)} if coverage else {}),
     }
+    if coverage and coverage.get("partial"):
+        dataset["description"] = " ".join([dataset["description"].rstrip(),
+                                           coverage_text(coverage, "id"),
+                                           coverage_text(coverage, "en")])
+        dataset["dataQuality"] = False       # incomplete: not every regency is in it
     temporal = _temporal_interval(latest["temporal"])
     if temporal:
         dataset["temporal"] = temporal

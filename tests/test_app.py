@@ -755,6 +755,55 @@ def test_dataset_page_without_status_files(site: Path) -> None:
     assert not at.get("deck_gl_json_chart")
 
 
+# --- coverage: a release that lacks a regency says so -----------------------------------
+
+MISSING_WARNING = {
+    "id": ("**Data belum lengkap.**", "Periode 2024-S2: tidak ada data dari Kabupaten "
+           "Pandeglang (36.01)"),
+    "en": ("**Incomplete data.**", "Period 2024-S2: no data from Kabupaten Pandeglang (36.01)"),
+}
+
+
+def published_by_publisher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           leave_out: tuple[tuple[str, str], ...]) -> Path:
+    """A site written by flows/publish.py (tests/test_coverage.py), not the fixture."""
+    from tests.test_coverage import published_site
+
+    site_dir = published_site(tmp_path, leave_out)
+    monkeypatch.setenv("SATUDATA_SITE", str(site_dir))
+    monkeypatch.delenv("SATUDATA_BASE_URL", raising=False)
+    return site_dir
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_dataset_page_warns_which_regencies_a_period_lacks(tmp_path: Path, monkeypatch,
+                                                           lang: str) -> None:
+    published_by_publisher(tmp_path, monkeypatch, (("36.01", "2024-S2"),))
+    at = run_app(dataset=SLUG, **({"lang": lang} if lang != "id" else {}))
+    assert at.session_state["lang"] == lang
+    (warning,) = [w.value for w in at.warning]
+    heading, line = MISSING_WARNING[lang]
+    assert warning.startswith(heading)
+    assert f"- {line}" in warning.splitlines()
+    assert "2020" not in warning                      # a complete period is not listed
+    other = MISSING_WARNING["en" if lang == "id" else "id"][1]
+    assert other not in warning
+    assert f":red-badge[{t('version_partial', lang=lang)}]" in page_text(at)   # versions tab
+
+    home = run_app(**({"lang": lang} if lang != "id" else {}))
+    assert t("partial_badge", lang=lang) in page_text(home)
+
+
+def test_dataset_page_of_a_complete_release_has_no_coverage_warning(tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    published_by_publisher(tmp_path, monkeypatch, ())
+    for lang in LANGS:
+        at = run_app(dataset=SLUG, lang=lang)
+        assert not at.warning
+        assert t("partial_badge", lang=lang) not in page_text(at)
+        assert t("version_partial", lang=lang) not in page_text(at)
+
+
 # --- about ----------------------------------------------------------------------------
 
 

@@ -287,6 +287,38 @@ def test_real_datapackages_pass_frictionless_offline(sample_run, monkeypatch):
         assert len(report.tasks) == 4
 
 
+def test_real_coverage_names_the_regencies_each_period_lacks(sample_run):
+    """The sample data: every regency sends every dataset, and BPS figures as quoted lack
+    a few regency-years of the indicators; only those are partial, after the second
+    (unchanged) run too."""
+    site = sample_run["settings"].site_dir
+    catalog = json.loads((site / "catalog.json").read_text())
+    coverage = {d["slug"]: d["coverage"] for d in catalog["datasets"]}
+    assert all(c["expected"] and len(c["expected"]) == 8 for c in coverage.values())
+    assert {slug for slug, c in coverage.items() if c["partial"]} == {
+        "indikator-kabupaten-kota"}
+    assert [o["status"] for o in sample_run["second"]["published"]] == ["unchanged"] * 5
+
+    with open(PROJECT_ROOT / "data" / "reference" / "indikator_kabupaten_kota.csv",
+              newline="", encoding="utf-8") as f:
+        reference = list(csv.DictReader(f))
+    names = {r["kode_wilayah"]: r["nama"] for r in reference}
+    sent: dict[tuple[str, str], set[str]] = {}
+    for r in reference:
+        sent.setdefault((r["tahun"], r["indikator"]), set()).add(r["kode_wilayah"])
+    gaps = {f"{year} · {indicator}": sorted(set(names) - codes)
+            for (year, indicator), codes in sent.items() if set(names) - codes}
+    assert gaps                      # the reference series does lack some regency-years
+    shown = {m["label"]: [r["kode"] for r in m["regencies"]]
+             for m in coverage["indikator-kabupaten-kota"]["missing"]}
+    assert shown == gaps
+    (ds,) = [d for d in json.loads((site / "data.json").read_text())["dataset"]
+             if d["identifier"] == "satudata-banten:indikator-kabupaten-kota"]
+    assert "DATA BELUM LENGKAP" in ds["description"] and ds["dataQuality"] is False
+    for codes in gaps.values():
+        assert all(f"{names[c]} ({c})" in ds["description"] for c in codes)
+
+
 def test_real_output_has_no_personal_data(sample_run):
     datasets = sorted((sample_run["settings"].site_dir / "datasets").iterdir())
     assert SLUG in [d.name for d in datasets]
