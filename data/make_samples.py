@@ -184,7 +184,45 @@ def write_indikator_ckan(code: str) -> None:
         json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def write_provincial_dukcapil_xlsx() -> Path:
+    """The province's own Dukcapil table (DKB Semester II 2024), as the provincial office
+    sends it: one workbook for all 8 regencies/cities, a title block that alone says the
+    period, a two-row header ("Jumlah Penduduk" merged over Laki-laki / Perempuan /
+    Total; "No" and "Kabupaten/Kota" merged down both rows) and a province total row.
+    Written with fixed document times, so the same figures give the same bytes."""
+    import datetime as dt
+
+    rows = [r for r in _read("penduduk_dukcapil_2024s2.csv")]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "DKB"
+    ws.append(["DATA AGREGAT KEPENDUDUKAN (DKB) PROVINSI BANTEN"])
+    ws.append(["SEMESTER II 2024"])
+    ws.append(["Sumber: Dinas Kependudukan dan Pencatatan Sipil Provinsi Banten"])
+    ws.append([])
+    ws.append(["No", "Kabupaten/Kota", "Jumlah Penduduk", None, None])
+    ws.append([None, None, "Laki-laki", "Perempuan", "Total"])
+    ws.merge_cells("A5:A6")
+    ws.merge_cells("B5:B6")
+    ws.merge_cells("C5:E5")
+    totals = [0, 0, 0]
+    for i, r in enumerate(rows, start=1):
+        name = r["nama"].upper().replace("KABUPATEN ", "KAB. ")
+        values = [int(r["laki_laki"]), int(r["perempuan"]), int(r["jumlah_penduduk"])]
+        totals = [t + v for t, v in zip(totals, values, strict=True)]
+        ws.append([i, name, *values])
+    ws.append([None, "JUMLAH PROVINSI BANTEN", *totals])
+    fixed = dt.datetime(2025, 1, 31, 8, 0, 0)
+    wb.properties.created = wb.properties.modified = fixed
+    folder = LANDING / "36" / "penduduk"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "dkb_provinsi_banten_2024s2.xlsx"
+    wb.save(path)
+    return path
+
+
 def main() -> None:
+    write_provincial_dukcapil_xlsx()
     by_code = _periods()
     write_xlsx("36.01", by_code["36.01"], by_name=True)          # Kabupaten Pandeglang
     write_csv("36.02", by_code["36.02"], delimiter=";", thousands=True, code_style="bps")

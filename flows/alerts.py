@@ -60,6 +60,10 @@ def events_of(run: dict) -> list[str]:
         events.append("submission_quarantined")
     if run.get("feed_errors"):
         events.append("feed_error")
+    if any(f.get("internal_errors") for f in run.get("feeds", [])):
+        events.append("internal_error")
+    if run.get("dataset_errors"):
+        events.append("dataset_not_published")
     return events
 
 
@@ -83,6 +87,14 @@ def payload(run: dict, *, links: dict | None = None) -> dict:
     if feed_errors:
         parts.append(f"{len(feed_errors)} feed(s) could not be received: "
                      + "; ".join(e[:160] for e in feed_errors[:5]))
+    internal = [redact(e) for f in run.get("feeds", []) for e in f.get("internal_errors", [])]
+    if internal:
+        parts.append(f"{len(internal)} file(s) quarantined after an INTERNAL ERROR: "
+                     + "; ".join(e[:160] for e in internal[:5]))
+    dataset_errors = [redact(e) for e in run.get("dataset_errors", [])]
+    if dataset_errors:
+        parts.append(f"{len(dataset_errors)} dataset(s) not published: "
+                     + "; ".join(e[:160] for e in dataset_errors[:5]))
     link = (links or {}).get("prefect_flow_run")
     text = (f"Satu Data Banten, run {run.get('run_id', '?')[:8]} ({run.get('status')}): "
             + " | ".join(parts or ["nothing to report"]) + (f" | {link}" if link else ""))
@@ -99,6 +111,8 @@ def payload(run: dict, *, links: dict | None = None) -> dict:
         "selection": run.get("selection"),
         "quarantined": quarantined,
         "feed_errors": feed_errors,
+        "internal_errors": internal,
+        "dataset_errors": dataset_errors,
         "errors": errors,
         "links": links or {},
     }

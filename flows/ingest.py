@@ -18,7 +18,9 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import shutil
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from flows import timing
 from flows.publish import sha256_file as _sha256_of
 from flows.publish import write_json_atomic
 from flows.readers import (
+    HEADER_PART_SEPARATOR,
     SubmissionError,
     _check_header,
     _check_headers,
@@ -182,18 +185,34 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _header_keys(header: str) -> list[str]:
+    """The names a header answers to: the whole of it and, for a header of several rows
+    ("Jumlah Penduduk / Laki-laki"), its lowest part ("Laki-laki")."""
+    keys = [header_key(header)]
+    if HEADER_PART_SEPARATOR in header:
+        keys.append(header_key(header.rsplit(HEADER_PART_SEPARATOR, 1)[1]))
+    return keys
+
+
 def map_headers(feed: Feed, spec: DatasetSpec, file_name: str, headers: list[str]) -> dict:
     """Canonical column -> source header. Unknown headers and missing required
-    columns fail loudly, naming the file, the column and the fix."""
+    columns fail loudly, naming the file, the column and the fix. A header of several
+    rows matches the registry by its whole name or by its lowest part."""
     wanted = {header_key(src): dst for src, dst in feed.columns.items()}
     ignored = {header_key(h) for h in feed.ignore_columns}
     mapping: dict[str, str] = {}
     unknown = []
     for h in headers:
-        key = header_key(h)
-        if key in wanted:
+        keys = _header_keys(h)
+        key = next((k for k in keys if k in wanted), None)
+        if key is not None and wanted[key] not in mapping:
             mapping[wanted[key]] = h
-        elif key not in ignored and key:
+        elif key is not None:
+            raise SubmissionError(
+                f"{file_name}: columns '{mapping[wanted[key]]}' and '{h}' both map to "
+                f"'{wanted[key]}'; map each header in full under 'columns' in feed "
+                f"'{feed.id}', e.g. \"{h}\": {wanted[key]}")
+        elif not any(k in ignored for k in keys) and keys[0]:
             unknown.append(h)
     if unknown:
         raise SubmissionError(
@@ -201,9 +220,10 @@ def map_headers(feed: Feed, spec: DatasetSpec, file_name: str, headers: list[str
             f"{sorted(feed.columns)}. If the regency renamed or added a column, map it under "
             f"'columns' (or list it under 'ignore_columns') in the feed registry"
         )
+    fixed = set(feed.constants) | set(feed.extract)
     missing = [
         src for src, dst in feed.columns.items()
-        if dst not in mapping and spec.column(dst).required
+        if dst not in mapping and dst not in fixed and spec.column(dst).required
     ]
     if missing:
         raise SubmissionError(
@@ -257,6 +277,63 @@ def _typed_expr(feed: Feed, ctype: str, src: str, *, trimmed: bool = False) -> s
             f"where sd_name_key(r.nama) = sd_name_key({x}))"
         )
     raise ValueError(ctype)
+
+
+ANY_COLUMN = "*"   # skip_rows_matching: the pattern may match in any column
+
+
+def province_total_pattern(province: str) -> str:
+    """A region cell that names the province itself (its total row): "36", "Banten",
+    "Provinsi Banten", "Prov. Banten" (lower-cased, as the SQL compares it)."""
+    names = {"36": "banten"}
+    name = names.get(province)
+    named = rf"|((provinsi|prov\.?)\s+)?{name}" if name else ""
+    return rf"^({re.escape(province)}{named})$"
+
+
+def value_key(text: str) -> str:
+    """How categorical values are compared: case, accents and repeated spaces ignored
+    ("Lampu  PJU Padam", "lampu pju padam" and "lámpu pju padam" are one value)."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"\s+", " ", plain).strip().casefold()
+
+
+def _canonical_expr(src: str, values: tuple[str, ...]) -> str:
+    """A value that matches one of the column's canonical values but for case, accents
+    and spaces becomes that value; others pass through (and meet the quality suite)."""
+    cases = " ".join(f"when {_sql_literal(value_key(v))} then {_sql_literal(v)}"
+                     for v in values)
+    key = f"lower(regexp_replace(strip_accents(trim({src})), '\\s+', ' ', 'g'))"
+    # Most values are already canonical: they skip the normalising (a regex a row).
+    exact = ", ".join(_sql_literal(v) for v in values)
+    return (f"(case when trim({src}) in ({exact}) then {src} "
+            f"else (case {key} {cases} else {src} end) end)")
+
+
+def fixed_values(feed: Feed, name: str, title: list[str]) -> dict[str, str]:
+    """The values a feed fixes for a whole file: `constants`, and `extract` (a pattern
+    over the file's title block or its name; its first group, or the whole match).
+    Raises SubmissionError naming the pattern when it finds nothing."""
+    values = dict(feed.constants)
+    for column, rule in feed.extract.items():
+        texts = [name] if rule.source == "file_name" else title
+        found = None
+        for text in texts:
+            match = re.search(rule.pattern, text, flags=re.IGNORECASE)
+            if match:
+                found = (match.group(1) if match.groups() else match.group(0)).strip()
+                break
+        if not found:
+            where = (f"the file name '{name}'" if rule.source == "file_name" else
+                     "the title above the header ("
+                     + (" | ".join(t[:60] for t in title[:5]) or "there is none") + ")")
+            raise SubmissionError(
+                f"{name}: extract.{column} of feed '{feed.id}' found nothing in {where} "
+                f"with pattern {rule.pattern!r}; change the pattern, or set "
+                f"'constants: {{{column}: ...}}' for this file's feed")
+        values[column] = found
+    return values
 
 
 def _value_map_expr(src: str, spellings: dict[str, str]) -> str:
@@ -340,14 +417,21 @@ class _Plan:
     raw_of: dict             # canonical column -> its text as delivered (value maps applied)
     typed_of: dict           # canonical column -> its typed value
     values: dict             # canonical column -> what the batch stores
+    regency_sql: str = "null"   # a row's regency: the feed's, or its own (province-wide)
+    # column -> its text before it is matched to the canonical values (case, accents)
+    remapped: dict = None
+    fixed: dict = None       # canonical column -> value fixed for the whole file
 
 
 def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
-          raw_ref=None, typed_headers: frozenset[str] = frozenset()) -> _Plan:
+          raw_ref=None, typed_headers: frozenset[str] = frozenset(),
+          title: list[str] | None = None) -> _Plan:
     """`raw_ref(column)`, if given, names the trimmed text of a column
     (`nullif(trim(text), '')`, an alias of a subquery) in the typed expressions, so each
-    value is trimmed once. `typed_headers`: columns the CSV reader already typed."""
+    value is trimmed once. `typed_headers`: columns the CSV reader already typed.
+    `title`: the lines above the header, for values the feed extracts from it."""
     mapping = map_headers(feed, spec, name, headers)
+    fixed = fixed_values(feed, name, title or [])
     # Rows that are not data: blank lines and the regency's own total rows.
     filters = []
     present = [_quote_ident(h) for h in headers]
@@ -361,32 +445,61 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
                                                                    strict=True))
             + " else false end")
     for col, pattern in feed.skip_rows_matching.items():
-        src = mapping.get(col, col)
-        if header_key(src) not in {header_key(h) for h in headers}:
-            raise SubmissionError(
-                f"{name}: skip_rows_matching names column '{col}', which the file lacks"
-            )
-        filters.append(
-            f"not coalesce(regexp_matches(trim({_quote_ident(src)}), "
-            f"{_sql_literal(pattern)}), false)"
-        )
+        if col == ANY_COLUMN:   # a total row may say "JUMLAH" in whichever column
+            sources = list(headers)
+        else:
+            src = mapping.get(col, col)
+            if header_key(src) not in {header_key(h) for h in headers}:
+                raise SubmissionError(
+                    f"{name}: skip_rows_matching names column '{col}', which the file lacks"
+                )
+            sources = [next(h for h in headers if header_key(h) == header_key(src))]
+        filters.append("not (" + " or ".join(
+            f"coalesce(regexp_matches(trim({_quote_ident(h)}), {_sql_literal(pattern)}), "
+            "false)" for h in sources) + ")")
+    if feed.is_province_wide:
+        # The province's own total row is never data of a regency.
+        for c in spec.columns:
+            if c.type == "region_code" and c.name in mapping:
+                filters.append(
+                    f"not coalesce(regexp_matches(lower(trim({_quote_ident(mapping[c.name])})),"
+                    f" {_sql_literal(province_total_pattern(feed.province))}), false)")
     where = " and ".join(filters) or "true"
 
     raw_of: dict[str, str] = {}
     typed_of: dict[str, str] = {}
+    before_canonical: dict[str, str] = {}   # column -> its text before `_canonical_expr`
     for c in spec.columns:
-        if c.name in mapping:
+        if c.name in fixed:
+            # A value fixed for the whole file (`constants`, `extract`).
+            typed_of[c.name] = _typed_expr(feed, c.type, _sql_literal(fixed[c.name]))
+        elif c.name in mapping:
             raw = _quote_ident(mapping[c.name])
             if c.name in feed.values:
                 raw = _value_map_expr(raw, feed.values[c.name])
+            if c.values:
+                before_canonical[c.name] = raw
+                raw = _canonical_expr(raw, c.values)
             raw_of[c.name] = raw
             typed_of[c.name] = (_typed_expr(feed, c.type, raw_ref(c.name), trimmed=True)
                                 if raw_ref else _typed_expr(feed, c.type, raw))
-        elif c.name == spec.regency_column:
+        elif c.name == spec.regency_column and not feed.is_province_wide:
             # A regency's own file need not say which regency it is.
             typed_of[c.name] = _sql_literal(feed.regency)
         else:
             typed_of[c.name] = "null"
+    regency_sql = _sql_literal(feed.regency)
+    if feed.is_province_wide:
+        # Each row belongs to the regency its region code names (36.71.01 -> 36.71).
+        region = next((c.name for c in spec.columns if c.type == "region_code"
+                       and c.name in mapping and (spec.regency_column in (None, c.name))),
+                      None)
+        if region is None:
+            raise SubmissionError(
+                f"{name}: feed '{feed.id}' covers the whole province, so each row must say "
+                "which regency/city it is about; map the file's region code or name column "
+                f"under 'columns' (found {headers})")
+        regency_sql = f"substr({typed_of[region]}, 1, 5)"
     # Name-style feeds carry the region's name in the code column: keep it as the name.
     values = dict(typed_of)
     if feed.region_code == "name":
@@ -395,7 +508,8 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
             code_raw = (raw_ref(code_col) if raw_ref
                         else f"nullif(trim({raw_of[code_col]}), '')")
             values["nama_wilayah"] = f"coalesce({typed_of['nama_wilayah']}, {code_raw})"
-    return _Plan(mapping, where, raw_of, typed_of, values)
+    return _Plan(mapping, where, raw_of, typed_of, values, regency_sql, before_canonical,
+                 fixed)
 
 
 @dataclass(frozen=True)
@@ -442,9 +556,15 @@ def _streaming_rows(feed: Feed, spec: DatasetSpec, name: str, headers: list[str]
         if c.type == "region_code":
             flags.append(f"({c.name} <> {regency} and not starts_with({c.name}, "
                          f"{regency_prefix}) and starts_with({c.name}, '36.'))")
+    for i, c in enumerate(plan.remapped):
+        # A value written in another spelling of a canonical value: the thorough load
+        # records what was mapped (`value_mappings`).
+        flags.append(f"({texts[c]} is distinct from _o{i})")
     text_cols = "".join(f"{plan.raw_of[c]} as {a}, " if c in typed
                         else f"nullif(trim({plan.raw_of[c]}), '') as {a}, "
                         for c, a in texts.items())
+    text_cols += "".join(f"nullif(trim({plan.remapped[c]}), '') as _o{i}, "
+                         for i, c in enumerate(plan.remapped))
     typed_cols = ", ".join(f"{plan.values[c]} as {c}" for c in spec.column_names)
     # innermost: the data rows' texts; then their typed values (each level names the one
     # below it, so no typed value is computed twice)
@@ -462,6 +582,8 @@ def _load_csv_streaming(con: duckdb.DuckDBPyConnection, feed: Feed, spec: Datase
     None when the file cannot be read this way or some row is flagged: the caller then
     loads it the thorough way (`_load_materialised`), which finds and names every
     problem."""
+    if thorough_only(feed):
+        return None
     name = received.path.name
     try:
         with read_csv_source(feed, received.snapshot, name) as (relation, params):
@@ -492,6 +614,15 @@ def _load_csv_streaming(con: duckdb.DuckDBPyConnection, feed: Feed, spec: Datase
             return None
         con.execute(f"alter table {table} drop column _flagged")
     return rows
+
+
+def thorough_only(feed: Feed) -> bool:
+    """Feeds whose files are always loaded the thorough way (`_load_materialised`): a
+    header of several rows, values fixed for the file (from its title or name), rows of
+    several regencies. Such feeds send small tables; the fast CSV paths assume one header
+    line and one regency."""
+    return bool(feed.is_province_wide or feed.options.get("header_rows")
+                or feed.constants or feed.extract)
 
 
 def _csv_header_block(path: Path, skip: int) -> bytes | None:
@@ -554,7 +685,7 @@ def stage_csv_files(con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpe
     (plain UTF-8 text). Any other file is not staged, and the caller loads it on its own.
     None when no file can be staged, or some row is flagged: nothing is then staged, and
     each file's own load finds and names every problem."""
-    if feed.format != "csv" or not items:
+    if feed.format != "csv" or not items or thorough_only(feed):
         return None
     encoding = str(feed.options.get("encoding", "utf-8")).lower().replace("_", "-")
     if encoding not in ("utf-8", "utf8") or len({r.batch_id for r in items}) != len(items):
@@ -693,11 +824,12 @@ def _load_materialised(con: duckdb.DuckDBPyConnection, feed: Feed, spec: Dataset
     src_table = f"{_scratch(con)}.src_{received.batch_id}"
     name = received.path.name
     with timing.timed("ingest.load.read"):
-        read_file(con, feed, received.snapshot, src_table, name)
+        info = read_file(con, feed, received.snapshot, src_table, name)
     try:
         headers = [r[0] for r in con.execute(f"describe {src_table}").fetchall()]
         headers = [h for h in headers if h != "_row_number"]
-        plan = _plan(feed, spec, name, headers)
+        plan = _plan(feed, spec, name, headers, title=getattr(info, "title", None) or [])
+        _check_fixed(con, feed, spec, name, plan)
         con.execute(create_dataset_table_sql(table, spec, replace=True, row_number=True))
         cols = ", ".join(plan.values[c] for c in spec.column_names)
         # The source table is in file order (reading and filtering keep insertion order),
@@ -705,9 +837,9 @@ def _load_materialised(con: duckdb.DuckDBPyConnection, feed: Feed, spec: Dataset
         with timing.timed("ingest.load.type"):
             con.execute(
                 f"insert into {table} select {cols}, "
-                f"?, ?, ?, ?, ?, _row_number from {src_table} where {plan.where}",
-                [received.batch_id, feed.id, feed.regency, received.sha256,
-                 received.received_at],
+                f"?, ?, {plan.regency_sql}, ?, ?, _row_number from {src_table} "
+                f"where {plan.where}",
+                [received.batch_id, feed.id, received.sha256, received.received_at],
             )
         try:
             with timing.timed("ingest.load.check"):
@@ -716,9 +848,44 @@ def _load_materialised(con: duckdb.DuckDBPyConnection, feed: Feed, spec: Dataset
         except SubmissionError:
             con.execute(f"drop table if exists {table}")
             raise
+        _MAPPED[received.batch_id] = _mapped_values(con, plan, src_table)
         return table, rows
     finally:
         con.execute(f"drop table if exists {src_table}")
+
+
+_MAPPED: dict[str, list[tuple]] = {}   # batch id -> what `value_mappings` returns
+
+
+def value_mappings(received: Received) -> list[tuple[str, str, str, int]]:
+    """The values of a file loaded by `load_batch` that were written to their canonical
+    spelling: (column, as sent, as stored, rows). Once: the list is handed over."""
+    return _MAPPED.pop(received.batch_id, [])
+
+
+def _mapped_values(con: duckdb.DuckDBPyConnection, plan: _Plan, src_table: str
+                   ) -> list[tuple[str, str, str, int]]:
+    out = []
+    for c in plan.remapped or {}:
+        sent = f"nullif(trim({_quote_ident(plan.mapping[c])}), '')"
+        stored = f"nullif(trim({plan.raw_of[c]}), '')"
+        out += [(c, *r) for r in con.execute(
+            f"select {sent}, {stored}, count(*) from {src_table} where ({plan.where}) "
+            f"and {sent} is distinct from {stored} group by all order by 1").fetchall()]
+    return out
+
+
+def _check_fixed(con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpec, name: str,
+                 plan: _Plan) -> None:
+    """A value fixed for the file (`constants`, `extract`) must type like any cell."""
+    for column, value in (plan.fixed or {}).items():
+        ctype = spec.column(column).type
+        if ctype != "text" and con.execute(
+                f"select {plan.typed_of[column]}").fetchone()[0] is None:
+            origin = "constants" if column in feed.constants else "extract"
+            raise SubmissionError(
+                f"{name}: {origin}.{column} of feed '{feed.id}' gives {value!r}, which is "
+                f"not {TYPE_HINTS.get(ctype, 'a valid value')}")
 
 
 def _raise_on_bad_values(

@@ -15,12 +15,14 @@ whose period lies in that range instead of receiving new files (flows/backfill.p
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
 import re
 import shutil
 import threading
+import traceback
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,10 +53,13 @@ from flows.ingest import (
     staged_together,
     unseen_bytes,
     unstage,
+    value_mappings,
 )
 from flows.locking import run_lock
+from flows.quality import EXPECTATIONS_DIR, canonical_values
 from flows.readers import SubmissionError
 from flows.registry import DatasetSpec, Feed, Registry, load_registry
+from flows.retry import intake_fingerprint, known_hashes
 from flows.settings import Settings
 from flows.status import publish_status, redact
 from flows.warehouse import (
@@ -79,6 +84,12 @@ class FeedSummary:
     reasons: list[str] = field(default_factory=list)
     error: str | None = None
     quarantined_files: list[dict] = field(default_factory=list)   # file_name, reason
+    # Files quarantined because the pipeline itself failed on them (an unexpected error,
+    # not a problem the regency can fix): the run completes with errors.
+    internal_errors: list[str] = field(default_factory=list)
+    retried: int = 0   # quarantined files tried again: their feed, suite or reader changed
+    # Values written in their canonical spelling: file_name, column, sent, stored, rows.
+    mapped_values: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -92,6 +103,9 @@ class RunSummary:
     published: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)        # a stage failed
     feed_errors: list[str] = field(default_factory=list)   # a feed could not be received
+    # A dataset not built or not published (a dbt test on its rows failed, its release was
+    # refused); the other datasets were: the run completes with errors.
+    dataset_errors: list[str] = field(default_factory=list)
     selection: dict = field(default_factory=dict)           # regency, dataset, backfill range
     flow_run_id: str | None = None
     flow_run_name: str | None = None
@@ -103,6 +117,27 @@ class RunSummary:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def incomplete(self) -> list[str]:
+        """Everything that kept this run from being a success, short of a failed stage:
+        feeds not received, files the pipeline failed on, datasets not published."""
+        return ([*self.feed_errors]
+                + [e for f in self.feeds for e in f.internal_errors]
+                + [*self.dataset_errors])
+
+    def settle(self) -> None:
+        """The run's status from what happened: `failed` when a stage failed (nothing
+        after it ran), `completed_with_errors` when something was left undone (a feed not
+        received, a file the pipeline failed on, a dataset not published), else
+        `completed` (every feed received, every file accepted or quarantined for a reason
+        its regency can fix, every dataset published or unchanged)."""
+        self.status = ("failed" if self.errors else
+                       "completed_with_errors" if self.incomplete else "completed")
+
+
+# Exit codes of `satudata run` / `backfill` (flows/cli.py), by run status.
+EXIT_CODES = {"completed": 0, "failed": 1, "completed_with_errors": 3}
+
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -111,27 +146,43 @@ def _now() -> str:
 DIGEST_CACHE = ".sha256-cache.json"   # in $SATUDATA_HOME: flows.ingest.save_digests
 
 SUBMISSION_COLUMNS = ("submission_id, run_id, feed_id, regency, dataset, file_name, source, "
-                      "sha256, bytes, received_at, rows, status, reason, periods, reprocessed")
+                      "sha256, bytes, received_at, rows, status, reason, periods, reprocessed, "
+                      "fingerprint")
 
 
 def _record_submission(con, run_id: str, feed: Feed, received: Received, rows: int | None,
                        status: str, reason: str | None, periods: list[str] | None = None,
-                       reprocessed: bool = False) -> str:
+                       reprocessed: bool = False, fingerprint: str | None = None) -> str:
+    """`fingerprint`: what the file was judged by (flows/retry.py): a quarantined file is
+    tried again when its feed's fingerprint is no longer this one."""
     submission_id = uuid.uuid4().hex
     con.execute(
         f"insert into meta.submissions ({SUBMISSION_COLUMNS}) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [submission_id, run_id, feed.id, feed.regency, feed.dataset, received.path.name,
          received.source, received.sha256, received.bytes, received.received_at, rows,
-         status, reason, periods, reprocessed],
+         status, reason, periods, reprocessed, fingerprint],
     )
     return submission_id
 
 
+def _masked_json(value) -> str:
+    """`value` as JSON with personal data masked, always valid JSON: masking the JSON
+    text can break it (a mask that eats a quote), and a result that cannot be stored
+    must not fail its feed on every later run; then the masked text is stored as one
+    JSON string instead."""
+    text = redact(json.dumps(value, default=str))
+    try:
+        json.loads(text)
+    except ValueError:
+        return json.dumps(text)
+    return text
+
+
 def _record_quality(con, submission_id: str, verdict) -> None:
     rows = [[submission_id, verdict.suite, r.expectation, r.column, r.severity, r.success,
-             redact(json.dumps(r.observed_value, default=str)), r.unexpected_count,
-             redact(json.dumps(r.unexpected_examples, default=str)), redact(r.message)]
+             _masked_json(r.observed_value), r.unexpected_count,
+             _masked_json(r.unexpected_examples), redact(r.message)]
             for r in verdict.results]
     if rows:   # one statement (DuckDB's executemany runs one per row: ~0.5 ms each)
         con.execute("insert into meta.quality_results values "
@@ -141,14 +192,15 @@ def _record_quality(con, submission_id: str, verdict) -> None:
 
 def _quarantine(settings: Settings, con, run_id: str, feed: Feed, received: Received,
                 reason: str, rows: int | None = None, verdict=None,
-                periods: list[str] | None = None, reprocessed: bool = False) -> None:
+                periods: list[str] | None = None, reprocessed: bool = False,
+                fingerprint: str | None = None) -> None:
     folder = settings.quarantine_dir / feed.id
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{received.sha256[:16]}__{received.path.name}"
     shutil.copyfile(received.snapshot, target)
     target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
     sid = _record_submission(con, run_id, feed, received, rows, "quarantined", reason,
-                             periods, reprocessed)
+                             periods, reprocessed, fingerprint)
     if verdict is not None:
         _record_quality(con, sid, verdict)
     _save_data_docs(settings, sid, feed, received, "quarantined", verdict)
@@ -185,12 +237,16 @@ class _Acceptor:
 
     FLUSH_ROWS = 1_000_000
 
-    def __init__(self, settings: Settings, con, run_id: str, feed: Feed, spec: DatasetSpec):
+    def __init__(self, settings: Settings, con, run_id: str, feed: Feed, spec: DatasetSpec,
+                 fingerprint: str | None = None):
         self.settings, self.con, self.run_id = settings, con, run_id
-        self.feed, self.spec = feed, spec
+        self.feed, self.spec, self.fingerprint = feed, spec, fingerprint
         self.pending: list[_Pending] = []
         self.rows = 0
         self.by_period = self._slices_fix_periods()
+        # Called with a batch the warehouse would not take and the error (set by the
+        # feed's task, which quarantines it); without one, the error is raised.
+        self.on_failure = None
 
     def last_rows(self) -> int | None:
         """Rows of the feed's latest accepted batch that is not in `raw` yet."""
@@ -209,31 +265,47 @@ class _Acceptor:
             self.flush()
 
     def flush(self) -> None:
+        """Accept the waiting batches in one transaction. When that fails, each is tried
+        in a transaction of its own, so one batch the warehouse will not take (its
+        bookkeeping cannot be stored, say) never takes the others with it: it goes to
+        `on_failure`, to be quarantined as an internal error."""
         if not self.pending:
             return
+        pending, self.pending, self.rows = self.pending, [], 0
+        recorded: list[tuple[str, _Pending]] = []
+        try:
+            try:
+                recorded = self._commit(pending)
+            except Exception as e:
+                if self.on_failure is None:
+                    raise
+                if len(pending) == 1:
+                    self.on_failure(pending[0], e)
+                else:
+                    for p in pending:
+                        try:
+                            recorded += self._commit([p])
+                        except Exception as e1:  # noqa: BLE001 - quarantined as internal
+                            self.on_failure(p, e1)
+        finally:
+            self._drop(pending)
+        for sid, p in recorded:
+            _save_data_docs(self.settings, sid, self.feed, p.received, "accepted", p.verdict)
+
+    def _commit(self, batches: list[_Pending]) -> list[tuple[str, _Pending]]:
+        """One transaction, batch by batch in the order received: replace the slices each
+        covers, insert its rows, record its submission and quality results."""
         con, feed, spec = self.con, self.feed, self.spec
         raw = raw_table(spec.name)
         recorded = []
         with timing.timed("ingest.accept"):
             con.execute("begin transaction")
             try:
-                for p in self.pending:
+                for p in batches:
                     with timing.timed("ingest.accept.delete"):
                         replaced = self._replaceable(p)
                         if replaced:
-                            among = ("_batch_id in ("
-                                     + ", ".join(f"'{b}'" for b in sorted(replaced)) + ")")
-                            if spec.replace_by:
-                                slices = ", ".join(spec.replace_by)
-                                con.execute(
-                                    f"delete from {raw} where _regency = ? and {among} "
-                                    f"and ({slices}) in (select distinct {slices} from "
-                                    f"{p.table})",
-                                    [feed.regency],
-                                )
-                            else:
-                                con.execute(f"delete from {raw} where _regency = ? and "
-                                            f"{among}", [feed.regency])
+                            self._delete_replaced(p, replaced)
                     with timing.timed("ingest.accept.insert"):
                         if p.staged:
                             con.execute("delete from meta.staged_batches where batch_id = ?",
@@ -242,7 +314,8 @@ class _Acceptor:
                             con.execute(f"insert into {raw} by name select * exclude "
                                         f"(_row_number) from {p.table}")
                     sid = _record_submission(con, self.run_id, feed, p.received, p.rows,
-                                             "accepted", None, p.periods, p.reprocessed)
+                                             "accepted", None, p.periods, p.reprocessed,
+                                             self.fingerprint)
                     _record_quality(con, sid, p.verdict)
                     recorded.append((sid, p))
                 with timing.timed("ingest.accept.commit"):
@@ -250,10 +323,28 @@ class _Acceptor:
             except Exception:
                 con.execute("rollback")
                 raise
-            finally:
-                self._drop()
-        for sid, p in recorded:
-            _save_data_docs(self.settings, sid, feed, p.received, "accepted", p.verdict)
+        return recorded
+
+    def _delete_replaced(self, p: _Pending, replaced: set[str]) -> None:
+        """Delete the rows `p` replaces: of the batches `replaced`, within the regency
+        (each row's own regency, for a province-wide feed), its slices or all rows."""
+        con, spec = self.con, self.spec
+        raw = raw_table(spec.name)
+        among = "_batch_id in (" + ", ".join(f"'{b}'" for b in sorted(replaced)) + ")"
+        if self.feed.is_province_wide:
+            # Each regency's slices are replaced as if that regency had sent them.
+            slices = ", ".join(["_regency", *spec.replace_by])
+            con.execute(f"delete from {raw} where {among} and ({slices}) in "
+                        f"(select distinct {slices} from {p.table})")
+        elif spec.replace_by:
+            slices = ", ".join(spec.replace_by)
+            con.execute(
+                f"delete from {raw} where _regency = ? and {among} "
+                f"and ({slices}) in (select distinct {slices} from {p.table})",
+                [self.feed.regency])
+        else:
+            con.execute(f"delete from {raw} where _regency = ? and {among}",
+                        [self.feed.regency])
 
     def _slices_fix_periods(self) -> bool:
         """Whether a row's slice (`replace_by`) fixes its period (`period_sql`): then a
@@ -273,9 +364,20 @@ class _Acceptor:
         accepted batches or to staged ones, so staged rows are never replaced; naming the
         batches lets DuckDB skip the row groups of all others, and a first delivery of a
         period (most files) deletes nothing at all."""
-        rows = self.con.execute(
-            "select sha256, periods from meta.submissions where dataset = ? and regency = ? "
-            "and status = 'accepted'", [self.spec.name, self.feed.regency]).fetchall()
+        # A regency's rows may come from its own feed or from a province-wide one (whose
+        # submissions are recorded under the province's code), and a province-wide
+        # batch may replace any regency's.
+        feed = self.feed
+        if feed.is_province_wide:
+            rows = self.con.execute(
+                "select sha256, periods from meta.submissions where dataset = ? and "
+                "(regency = ? or starts_with(regency, ?)) and status = 'accepted'",
+                [self.spec.name, feed.province, feed.province + "."]).fetchall()
+        else:
+            rows = self.con.execute(
+                "select sha256, periods from meta.submissions where dataset = ? and "
+                "regency in (?, ?) and status = 'accepted'",
+                [self.spec.name, feed.regency, feed.province]).fetchall()
         mine = set(p.periods or [])
         by_period = self.by_period and p.periods is not None
         ids = {sha[:16] for sha, periods in rows
@@ -286,15 +388,15 @@ class _Acceptor:
 
     def discard(self) -> None:
         """Forget the waiting batches (staged ones stay listed: `discard_staged`)."""
-        self._drop()
+        pending, self.pending, self.rows = self.pending, [], 0
+        self._drop(pending)
 
-    def _drop(self) -> None:
-        for p in self.pending:
+    def _drop(self, batches: list[_Pending]) -> None:
+        for p in batches:
             if p.staged:
                 drop_staged_view(self.con, p.received)
             else:
                 self.con.execute(f"drop table if exists {p.table}")
-        self.pending, self.rows = [], 0
 
 
 def _save_data_docs(settings: Settings, submission_id: str, feed: Feed, received: Received,
@@ -314,10 +416,13 @@ def _save_data_docs(settings: Settings, submission_id: str, feed: Feed, received
                                  received.path.name, type(e).__name__, e)
 
 
-def _known_hashes(settings: Settings) -> set[str]:
+def _known_hashes(settings: Settings, feeds: list[Feed]
+                  ) -> tuple[set[str], dict[str, set[str]]]:
+    """Files received before, and per feed the quarantined ones to try again
+    (flows/retry.py)."""
+    fingerprints = {f.id: intake_fingerprint(f, EXPECTATIONS_DIR) for f in feeds}
     with connect(settings.warehouse, read_only=True) as con:
-        return {r[0] for r in con.execute("select distinct sha256 from meta.submissions")
-                .fetchall()}
+        return known_hashes(con, feeds, fingerprints)
 
 
 @task(name="receive-feed", task_run_name="receive {feed.id}", cache_policy=NO_CACHE)
@@ -352,14 +457,18 @@ PER_BATCH_PARAMS = ("half_previous_rows",)   # params of `_suite_params` that di
 
 
 def _region_codes(con, feed: Feed) -> dict[str, list[str]]:
-    """The kecamatan and desa/kelurahan codes of the feed's regency (reference data)."""
+    """The kecamatan and desa/kelurahan codes of the feed's regency, or of every regency
+    of its province for a province-wide feed (reference data)."""
+    scope = ("starts_with(kode_kabupaten_kota, ?)" if feed.is_province_wide
+             else "kode_kabupaten_kota = ?")
+    value = feed.province + "." if feed.is_province_wide else feed.regency
     return {
         "kecamatan": [r[0] for r in con.execute(
-            "select kode_wilayah from reference.wilayah_kecamatan "
-            "where kode_kabupaten_kota = ?", [feed.regency]).fetchall()],
+            f"select kode_wilayah from reference.wilayah_kecamatan where {scope}",
+            [value]).fetchall()],
         "desa_kelurahan": [r[0] for r in con.execute(
-            "select kode_wilayah from reference.wilayah_desa_kelurahan "
-            "where kode_kabupaten_kota = ?", [feed.regency]).fetchall()],
+            f"select kode_wilayah from reference.wilayah_desa_kelurahan where {scope}",
+            [value]).fetchall()],
     }
 
 
@@ -374,7 +483,9 @@ def _suite_params(session: _Session, regency_codes: list[str],
         "order by received_at desc limit 1", [feed.id]).fetchone()
     return {
         "kode_wilayah_kabupaten_kota": regency_codes,
-        "regency": [feed.regency],
+        # The regencies a batch may speak of: its own, or all of the province's.
+        "regency": ([c for c in regency_codes if c.startswith(feed.province + ".")]
+                    if feed.is_province_wide else [feed.regency]),
         "kecamatan": regions["kecamatan"],
         "desa_kelurahan": regions["desa_kelurahan"],
         "half_previous_rows": (pending_rows // 2 if pending_rows is not None
@@ -446,13 +557,24 @@ def shared_validation(settings: Settings) -> Iterator[None]:
 @dataclass
 class _Session:
     """What one feed's files are processed with: the warehouse connection, the run's
-    validator and the feed's acceptor."""
+    validator, the feed's acceptor, and where outcomes are reported."""
 
     con: object
     validation: _Validation
     acceptor: _Acceptor
     feed: Feed
+    summary: FeedSummary
+    logger: object
+    retry: frozenset[str] = frozenset()   # sha256s of quarantined files tried again
     _regions: dict[str, list[str]] | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.acceptor.run_id
+
+    @property
+    def fingerprint(self) -> str | None:
+        return self.acceptor.fingerprint
 
     def regions(self) -> dict[str, list[str]]:
         """The feed's region codes, read once per feed (`_region_codes`)."""
@@ -462,16 +584,22 @@ class _Session:
 
 
 @contextmanager
-def _feed_session(settings: Settings, run_id: str, feed: Feed,
-                  spec: DatasetSpec) -> Iterator[_Session]:
+def _feed_session(settings: Settings, run_id: str, feed: Feed, spec: DatasetSpec,
+                  summary: FeedSummary, logger, *, retry: frozenset[str] = frozenset()
+                  ) -> Iterator[_Session]:
     shared = _Validation.current
     validation = shared or _Validation(settings.warehouse)
+    fingerprint = intake_fingerprint(feed, EXPECTATIONS_DIR)
     try:
         with connect(settings.warehouse) as con:
-            acceptor = _Acceptor(settings, con, run_id, feed, spec)
+            acceptor = _Acceptor(settings, con, run_id, feed, spec, fingerprint)
+            session = _Session(con, validation, acceptor, feed, summary, logger, retry)
+            acceptor.on_failure = lambda p, e: _quarantine_internal(
+                settings, session, p.received, e, staged=p.staged, reprocessed=p.reprocessed,
+                rows=p.rows, verdict=p.verdict, periods=p.periods)
             try:
                 try:
-                    yield _Session(con, validation, acceptor, feed)
+                    yield session
                 except BaseException:
                     # What was accepted before the failure is still accepted.
                     try:
@@ -490,9 +618,42 @@ def _feed_session(settings: Settings, run_id: str, feed: Feed,
             validation.close()
 
 
-def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpec,
-             item: Received, regency_codes: list[str], run_id: str, summary: FeedSummary,
-             logger, *, window: PeriodRange | None = None,
+def _quarantine_internal(settings: Settings, session: _Session, item: Received,
+                         error: Exception, *, staged: bool = False, reprocessed: bool = False,
+                         rows: int | None = None, verdict=None,
+                         periods: list[str] | None = None) -> None:
+    """The pipeline failed on this file (a bug or a broken environment, not something
+    the regency can fix): the file is quarantined, marked as an internal error with the
+    exception's type and place, reported as an error of the run (and so alerted), and
+    the feed goes on with its next file."""
+    con, feed, summary = session.con, session.feed, session.summary
+    with contextlib.suppress(Exception):   # a transaction the error left open
+        con.execute("rollback")
+    if staged:
+        with contextlib.suppress(Exception):
+            unstage(con, item)
+    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    where = f" at {Path(frame.filename).name}:{frame.lineno} in {frame.name}" if frame else ""
+    name = item.path.name
+    stored = (f"feed {feed.id}: {name}: INTERNAL ERROR while processing the file "
+              f"({type(error).__name__}{where}: {error}). The file may well be fine: it was "
+              "set aside so that the feed could go on. Tell the data engineers; it is tried "
+              "again once the pipeline's code, the feed entry or the dataset's quality suite "
+              "changes")
+    reason = redact(stored)
+    session.logger.error("quarantined %s after an internal error: %s", name, reason)
+    _quarantine(settings, con, session.run_id, feed, item, stored, rows, verdict, periods,
+                reprocessed, session.fingerprint)
+    summary.quarantined += 1
+    summary.reasons.append(reason)
+    summary.quarantined_files.append({"file_name": name, "reason": reason,
+                                      "internal_error": True})
+    summary.internal_errors.append(f"feed {feed.id}: {name}: {type(error).__name__}: "
+                                   f"{redact(str(error))}")
+
+
+def _process(settings: Settings, session: _Session, spec: DatasetSpec, item: Received,
+             regency_codes: list[str], *, window: PeriodRange | None = None,
              snap: Snapshot | None = None, staged_rows: int | None = None,
              shared=None, known_periods: list[str] | None = None) -> None:
     """Load one received file, validate it, accept or quarantine it; record its periods.
@@ -501,25 +662,84 @@ def _process(settings: Settings, session: _Session, feed: Feed, spec: DatasetSpe
     dropped whatever happens; or, with `staged_rows`, its rows are already staged in
     `raw` (`stage_csv_files`), and leave it again if the batch is rejected. With a
     backfill `window`, a file none of whose periods overlaps the window is left untouched
-    (counted as skipped), and of a sliced dataset only the slices inside the window are replaced."""
+    (counted as skipped), and of a sliced dataset only the slices inside the window are
+    replaced. Any unexpected error quarantines this file alone (`_quarantine_internal`)."""
     backfill = window is not None
     if backfill and snap.known_periods is not None and not any(
             window.covers(p) for p in snap.known_periods):
-        summary.skipped += 1
+        session.summary.skipped += 1
         return
     try:
-        _process_batch(settings, session, feed, spec, item, regency_codes, run_id,
-                       summary, logger, window, snap, staged_rows, shared, known_periods)
+        _process_batch(settings, session, spec, item, regency_codes, window, snap,
+                       staged_rows, shared, known_periods)
+    except Exception as e:  # one file never stops its feed
+        _quarantine_internal(settings, session, item, e, staged=staged_rows is not None,
+                             reprocessed=backfill)
     finally:
-        drop_batch(session.con, item)   # unless it was accepted: then it waits, renamed
+        with contextlib.suppress(Exception):
+            drop_batch(session.con, item)   # unless it was accepted: then it waits, renamed
 
 
-def _process_batch(settings: Settings, session: _Session, feed: Feed,
-                   spec: DatasetSpec, item: Received, regency_codes: list[str], run_id: str,
-                   summary: FeedSummary, logger, window: PeriodRange | None,
+def _superseded(con, feed: Feed, item: Received, periods: list[str] | None) -> str | None:
+    """For a quarantined file tried again: the name of a file of the same feed accepted
+    after it was quarantined that covers one of its periods (or any, for a dataset
+    without periods). Accepting the old file would bring older data back over it."""
+    row = con.execute(
+        """
+        select file_name from meta.submissions
+        where feed_id = ? and status = 'accepted' and received_at > (
+            select max(received_at) from meta.submissions where feed_id = ? and sha256 = ?)
+          and (? is null or periods is null or list_has_any(periods, ?::varchar[]))
+        order by received_at desc limit 1
+        """, [feed.id, feed.id, item.sha256, periods, periods]).fetchone()
+    return row[0] if row else None
+
+
+def _record_mappings(session: _Session, item: Received, mapped: list[tuple]) -> None:
+    """Keep what a file's values were mapped to (meta.value_mappings, the summary)."""
+    if not mapped:
+        return
+    session.con.execute("delete from meta.value_mappings where sha256 = ? and feed_id = ?",
+                        [item.sha256, session.feed.id])
+    session.con.executemany(
+        "insert into meta.value_mappings values (?, ?, ?, ?, ?, ?, ?)",
+        [[item.sha256, session.feed.id, item.path.name, c, sent, stored, n]
+         for c, sent, stored, n in mapped])
+    for c, sent, stored, n in mapped:
+        session.summary.mapped_values.append({"file_name": item.path.name, "column": c,
+                                              "sent": sent, "stored": stored, "rows": n})
+
+
+def with_canonical_values(spec: DatasetSpec) -> DatasetSpec:
+    """`spec` with each column's canonical values: the registry's `values:`, else the
+    values its quality suite accepts (one list, in the suite, for both)."""
+    suite = canonical_values(spec.name)
+    columns = tuple(c if c.values or c.name not in suite
+                    else dataclasses.replace(c, values=suite[c.name]) for c in spec.columns)
+    return dataclasses.replace(spec, columns=columns)
+
+
+def _refuse(settings: Settings, session: _Session, item: Received, stored: str, *,
+            rows: int | None = None, verdict=None, periods: list[str] | None = None,
+            reprocessed: bool = False) -> None:
+    """Quarantine a file for a reason its regency or the feed's entry can fix."""
+    name, summary = item.path.name, session.summary
+    reason = redact(stored)   # kept whole in the warehouse and quarantine/; masked elsewhere
+    session.logger.warning("quarantined %s: %s", name, reason)
+    _quarantine(settings, session.con, session.run_id, session.feed, item, stored, rows,
+                verdict, periods, reprocessed, session.fingerprint)
+    summary.quarantined += 1
+    summary.reasons.append(reason)
+    summary.quarantined_files.append({"file_name": name, "reason": reason})
+
+
+def _process_batch(settings: Settings, session: _Session, spec: DatasetSpec, item: Received,
+                   regency_codes: list[str], window: PeriodRange | None,
                    snap: Snapshot | None, staged_rows: int | None, shared,
                    known_periods: list[str] | None = None) -> None:
-    con, validation = session.con, session.validation
+    con, validation, feed, summary = (session.con, session.validation, session.feed,
+                                      session.summary)
+    logger = session.logger
     name = item.path.name
     backfill = window is not None
     staged = staged_rows is not None
@@ -530,25 +750,31 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
             table, rows = staged_batch(con, spec, feed, item), staged_rows
         else:
             table, rows = load_batch(con, feed, spec, item)
+            _record_mappings(session, item, value_mappings(item))
         periods = (known_periods if known_periods is not None
                    else batch_periods(con, table, spec, period_day))
     except SubmissionError as e:
         if staged:
             unstage(con, item)
-        stored = f"feed {feed.id}: {e}"   # kept whole in the warehouse and quarantine/
-        reason = redact(stored)           # masked wherever it is shown or sent
         if backfill and snap.known_periods is None:
             # Never read successfully: which periods it covers is unknown, so leave it.
             summary.skipped += 1
             logger.warning("backfill: %s not re-processed, it cannot be read (period "
-                           "unknown): %s", name, reason)
+                           "unknown): %s", name, redact(str(e)))
             return
-        logger.warning("quarantined %s: %s", name, reason)
-        _quarantine(settings, con, run_id, feed, item, stored, reprocessed=backfill)
-        summary.quarantined += 1
-        summary.reasons.append(reason)
-        summary.quarantined_files.append({"file_name": name, "reason": reason})
+        _refuse(settings, session, item, f"feed {feed.id}: {e}", reprocessed=backfill)
         return
+    if item.sha256 in session.retry:
+        newer = _superseded(con, feed, item, periods if spec.replace_by else None)
+        if newer:
+            if staged:
+                unstage(con, item)
+            _refuse(settings, session, item,
+                    f"feed {feed.id}: {name}: tried again after its feed, suite or reader "
+                    f"changed, but {newer}, accepted since, covers the same period(s): "
+                    "not accepted, so that older data does not come back over newer",
+                    rows=rows, periods=periods)
+            return
     if backfill:
         inside = [p for p in periods if window.covers(p)]
         if not inside:
@@ -573,36 +799,66 @@ def _process_batch(settings: Settings, session: _Session, feed: Feed,
     else:
         if staged:
             unstage(con, item)
-        stored = f"feed {feed.id}: {name}: {verdict.reason(subject='the file')}"
-        reason = redact(stored)
-        logger.warning("quarantined %s: %s", name, reason)
-        _quarantine(settings, con, run_id, feed, item, stored, rows, verdict, periods,
-                    backfill)
-        summary.quarantined += 1
-        summary.reasons.append(reason)
-        summary.quarantined_files.append({"file_name": name, "reason": reason})
+        _refuse(settings, session, item,
+                f"feed {feed.id}: {name}: {verdict.reason(subject='the file')}",
+                rows=rows, verdict=verdict, periods=periods, reprocessed=backfill)
 
 
 @task(name="ingest-feed", task_run_name="ingest {feed.id}", cache_policy=NO_CACHE)
 def ingest_feed(settings: Settings, feed: Feed, spec: DatasetSpec, received: list[Received],
-                regency_codes: list[str], run_id: str) -> FeedSummary:
-    """Load and validate each new file of one feed; accept or quarantine it."""
+                regency_codes: list[str], run_id: str,
+                retry: frozenset[str] = frozenset()) -> FeedSummary:
+    """Load and validate each new file of one feed; accept or quarantine it. `retry`:
+    the sha256s of quarantined files received again because their fix may have come."""
     logger = get_run_logger()
     summary = FeedSummary(feed.id, feed.regency, feed.dataset, files=len(received))
+    summary.retried = sum(1 for r in received if r.sha256 in retry)
     if received:
-        with _feed_session(settings, run_id, feed, spec) as session:
+        with _feed_session(settings, run_id, feed, spec, summary, logger,
+                           retry=retry) as session:
             session.validation.warm_up()
-            with timing.timed("ingest.load"):
-                staged = stage_csv_files(session.con, feed, spec, received) or {}
-            shared = _validate_together(session, feed, spec, staged, regency_codes)
-            periods = _staged_periods(session.con, spec, feed, staged) or {}
+            staged = _stage(session, spec, received)
+            shared = _feed_step(session, "validating the staged files together",
+                                _validate_together, session, feed, spec, staged,
+                                regency_codes)
+            periods = _feed_step(session, "reading the staged files' periods",
+                                 _staged_periods, session.con, spec, feed, staged) or {}
             for item in received:
-                _process(settings, session, feed, spec, item, regency_codes, run_id,
-                         summary, logger, staged_rows=staged.get(item.batch_id),
-                         shared=shared, known_periods=periods.get(item.batch_id))
+                _process(settings, session, spec, item, regency_codes,
+                         staged_rows=staged.get(item.batch_id), shared=shared,
+                         known_periods=periods.get(item.batch_id))
     logger.info("%s: %d new file(s), %d accepted (%d rows), %d quarantined",
                 feed.id, summary.files, summary.accepted, summary.rows, summary.quarantined)
     return summary
+
+
+def _stage(session: _Session, spec: DatasetSpec, received: list[Received]) -> dict[str, int]:
+    """`stage_csv_files`, or nothing staged when it fails: each file is then loaded on its
+    own, and a file at fault is quarantined by itself."""
+    if session.feed.is_province_wide:
+        return {}   # rows of several regencies: loaded file by file (`load_batch`)
+    try:
+        with timing.timed("ingest.load"):
+            return stage_csv_files(session.con, session.feed, spec, received) or {}
+    except Exception as e:  # noqa: BLE001 - the files are loaded one by one instead
+        session.logger.warning("%s: staging failed (%s: %s); loading file by file",
+                               session.feed.id, type(e).__name__, e)
+        with contextlib.suppress(Exception):
+            session.con.execute("rollback")
+        with contextlib.suppress(Exception):
+            discard_staged(session.con, session.feed.id)
+        return {}
+
+
+def _feed_step(session: _Session, what: str, step, *args):
+    """A shortcut over a feed's files (returns None when it does not apply); when it
+    fails, each file goes the long way instead, so one file never stops the feed."""
+    try:
+        return step(*args)
+    except Exception as e:  # noqa: BLE001 - the per-file path follows
+        session.logger.warning("%s: %s failed (%s: %s); each file is checked on its own",
+                               session.feed.id, what, type(e).__name__, e)
+        return None
 
 
 def _validate_together(session: _Session, feed: Feed, spec: DatasetSpec,
@@ -659,15 +915,14 @@ def backfill_feed(settings: Settings, feed: Feed, spec: DatasetSpec, snaps: list
         summary.skipped += last
         snaps = snaps[last:]
     now = dt.datetime.now(dt.UTC)
-    with _feed_session(settings, run_id, feed, spec) as session:
+    with _feed_session(settings, run_id, feed, spec, summary, logger) as session:
         for snap in snaps:
             source = Path(snap.source) if feed.channel == "landing" and snap.source else None
             item = Received(feed.id, source if source and source.name == snap.file_name
                             else Path(snap.file_name), snap.path,
                             snap.source or str(snap.path), snap.sha256,
                             snap.path.stat().st_size, now)
-            _process(settings, session, feed, spec, item, regency_codes, run_id,
-                     summary, logger, window=window, snap=snap)
+            _process(settings, session, spec, item, regency_codes, window=window, snap=snap)
     logger.info("%s: backfill %s: %d snapshot(s), %d re-accepted (%d rows), %d quarantined, "
                 "%d outside the range", feed.id, window.label, summary.files, summary.accepted,
                 summary.rows, summary.quarantined, summary.skipped)
@@ -683,13 +938,21 @@ def dbt_build(settings: Settings) -> dict:
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_all(settings: Settings) -> list[publishing.PublishOutcome]:
+def publish_all(settings: Settings, held: dict[str, str] | None = None
+                ) -> list[publishing.PublishOutcome]:
+    """Publish every open-data mart but those `held` back (model name -> why: dbt did
+    not build or test them this run); a held or failed one keeps its last release."""
     logger = get_run_logger()
     marts = publishing.published_marts(transform.manifest(settings))
     outcomes = []
     for mart in marts:
         try:
-            outcome = publishing.publish_mart(settings, mart)
+            if held and mart.model in held:
+                outcome = publishing.PublishOutcome(
+                    mart.slug, "failed", None,
+                    f"not published: {held[mart.model]}; the last release stays")
+            else:
+                outcome = publishing.publish_mart(settings, mart)
         except publishing.PublishError as e:
             outcome = publishing.PublishOutcome(mart.slug, "failed", None, str(e))
         logger.info("%s: %s %s %s", outcome.slug, outcome.status, outcome.version or "",
@@ -722,6 +985,23 @@ def _ensure_meta_tables(settings: Settings) -> None:
         con.execute("alter table meta.submissions add column if not exists periods varchar[]")
         con.execute("alter table meta.submissions add column if not exists "
                     "reprocessed boolean default false")
+        # What the file was judged by (flows/retry.py): feed entry, suite, reader code.
+        con.execute("alter table meta.submissions add column if not exists "
+                    "fingerprint varchar")
+        # Values a file sent in another spelling of a canonical value, and what they became.
+        con.execute(
+            """
+            create table if not exists meta.value_mappings (
+                sha256 varchar not null,
+                feed_id varchar not null,
+                file_name varchar not null,
+                "column" varchar not null,
+                sent varchar,
+                stored varchar,
+                rows bigint not null
+            )
+            """
+        )
 
 
 def _run_quality(settings: Settings, run_id: str) -> list[dict]:
@@ -777,25 +1057,37 @@ def _run_stages(settings: Settings, run: RunSummary, regency: str | None,
     docs.start()
     try:
         marker = transform.accepted_marker(settings)
+        held: dict[str, str] = {}   # published model -> why it is not published this run
         if not any(f.accepted for f in run.feeds) and transform.is_built(settings, marker):
             run.dbt = {"skipped": True}
             run.notes.append("nothing new was accepted and the dbt project is unchanged: "
                              "dbt build skipped, the marts are as the last run built them")
         else:
             with timing.timed("dbt"):
-                run.dbt = dbt_build(settings)
+                try:
+                    run.dbt = dbt_build(settings)
+                except transform.TransformError as e:
+                    # A test failed on some dataset's rows: the marts it touches keep their
+                    # last release; every other dataset is published as usual.
+                    held = transform.held_back(settings, e.result)
+                    if not held:
+                        raise
+                    run.dbt = {"failed": [f"{n['unique_id']}: {n['status']}"
+                                          for n in e.result.failures]}
+                    run.dataset_errors += [
+                        f"dataset {name} not published (its last release stays): {why}"
+                        for name, why in sorted(held.items())]
         with timing.timed("publish"):
-            run.published = [asdict(o) for o in publish_all(settings)]
-        run.errors += [f"publish {o['slug']}: {o['message']}" for o in run.published
-                       if o["status"] == "failed"]
+            run.published = [asdict(o) for o in publish_all(settings, held)]
+        run.dataset_errors += [f"publish {o['slug']}: {o['message']}" for o in run.published
+                               if o["status"] == "failed"]
     except Exception as e:
         run.errors.append(f"{type(e).__name__}: {e}")
     docs.join()
     for e in docs_error:
         run.notes.append(f"GX Data Docs not rebuilt: {type(e).__name__}: {e}")
     run.quality = _run_quality(settings, run.run_id)
-    run.status = ("failed" if run.errors else
-                  "completed_with_feed_errors" if run.feed_errors else "completed")
+    run.settle()
     run.timings = {stage: {"seconds": round(t["seconds"], 3), "calls": t["calls"]}
                    for stage, t in timing.since(before).items()}
     run.finished_at = _now()
@@ -817,7 +1109,7 @@ def _build_data_docs(settings: Settings, errors: list[Exception]) -> None:
 def _backfill_feeds(settings: Settings, run: RunSummary, registry: Registry, feeds: list[Feed],
                     codes: list[str], regency: str | None, dataset: str,
                     window: PeriodRange) -> None:
-    spec = registry.datasets[dataset]
+    spec = with_canonical_values(registry.datasets[dataset])
     found = snapshots(settings, registry, dataset, regency)
     by_feed: dict[str, list[Snapshot]] = {}
     for snap in found:
@@ -847,7 +1139,9 @@ def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
     """Receiving is I/O (downloads, copies): all feeds at once, network feeds retried
     with exponential backoff. Loading and validation then run feed by feed, because
     the warehouse has a single writer."""
-    known = _known_hashes(settings)
+    known, retry = _known_hashes(settings, feeds)
+    specs = {name: with_canonical_values(spec) for name, spec in registry.datasets.items()
+             if any(f.dataset == name for f in feeds)}
     digests = settings.home / DIGEST_CACHE
     load_digests(digests)
     # A dbt process imports dbt while a small intake is received and ingested (~2 s of
@@ -865,7 +1159,7 @@ def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
             delay = feed.network_option("retry_delay_s")
             task_ = receive_feed.with_options(
                 retries=retries, retry_delay_seconds=[delay * 2**i for i in range(retries)])
-        futures[feed.id] = task_.submit(settings, feed, known)
+        futures[feed.id] = task_.submit(settings, feed, known - retry.get(feed.id, set()))
     for future in futures.values():
         future.wait()
     save_digests(digests)
@@ -880,9 +1174,14 @@ def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
             received, skipped = futures[feed.id].result()
             # A feed with nothing new has nothing to ingest: no task run for it (~25 ms of
             # Prefect bookkeeping each; most feeds, most runs).
-            summary = ingest_feed(settings, feed, registry.datasets[feed.dataset], received,
-                                  codes, run.run_id) if received else FeedSummary(
+            summary = ingest_feed(settings, feed, specs[feed.dataset], received,
+                                  codes, run.run_id, frozenset(retry.get(feed.id, ()))
+                                  ) if received else FeedSummary(
                 feed.id, feed.regency, feed.dataset, files=0)
+            if summary.retried:
+                run.notes.append(f"feed {feed.id}: {summary.retried} quarantined file(s) "
+                                 "tried again: the feed entry, its quality suite or the "
+                                 "reader changed since they were quarantined")
             summary.skipped = skipped
             summary.files += skipped
             run.feeds.append(summary)
@@ -1050,7 +1349,7 @@ def summary_markdown(run: RunSummary) -> str:
                                                   "datapackage.json")
                     links += f" · [this version]({release})"
             out.append(f"| {slug} | {p['status']} | {p['version'] or ''} | {links} |")
-    problems = [redact(e) for e in run.feed_errors + run.errors]
+    problems = [redact(e) for e in run.errors + run.incomplete]
     if problems:
         out += ["", "## Errors", ""] + [f"- {_cell(e)}" for e in problems]
     if run.notes:
@@ -1087,10 +1386,14 @@ def format_summary(run: RunSummary) -> str:
         lines.append(f"{f.feed_id:40} {f.files:>5} {f.accepted:>8} {f.rows:>6} {f.skipped:>7} "
                      f"{f.quarantined:>11}" + (f"  ERROR {f.error}" if f.error else ""))
         lines += [f"    quarantined: {r}" for r in f.reasons]
+        lines += [f"    mapped: {m['file_name']} {m['column']} {m['sent']!r} -> "
+                  f"{m['stored']!r} ({m['rows']} rows)" for m in f.mapped_values]
     for p in run.published:
         lines.append(f"published {p['slug']}: {p['status']} {p['version'] or ''} "
                      f"{p['message']}".rstrip())
     lines += [f"feed error: {e}" for e in run.feed_errors]
+    lines += [f"internal error: {e}" for f in run.feeds for e in f.internal_errors]
+    lines += [f"dataset error: {e}" for e in run.dataset_errors]
     lines += [f"error: {e}" for e in run.errors]
     lines += [f"note: {n}" for n in run.notes]
     return "\n".join(lines)

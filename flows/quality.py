@@ -146,6 +146,23 @@ def load_suite(dataset: str, expectations_dir: Path | None = None) -> dict:
 _SUITES: dict[tuple, Any] = {}
 
 
+def canonical_values(dataset: str, expectations_dir: Path | None = None
+                     ) -> dict[str, tuple[str, ...]]:
+    """Column -> the values its suite accepts, from each literal
+    `expect_column_values_to_be_in_set` (a set given as a {param: ...} is not a
+    canonical list). Ingest writes a value that matches one of these but for case,
+    accents and spaces in this spelling (flows/ingest.py `_canonical_expr`)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for entry in load_suite(dataset, expectations_dir).get("expectations") or []:
+        kwargs = entry.get("kwargs") or {}
+        values = kwargs.get("value_set")
+        if (entry.get("expect") == "expect_column_values_to_be_in_set"
+                and isinstance(values, list) and kwargs.get("column")
+                and all(isinstance(v, str) for v in values)):
+            out[kwargs["column"]] = tuple(values)
+    return out
+
+
 def _check_suite(suite: Any, dataset: str, path: Path) -> None:
     where = f"suite '{dataset}' ({path})"
     if not isinstance(suite, dict):

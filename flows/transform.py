@@ -25,7 +25,12 @@ def dbt_dir() -> Path:
 
 
 class TransformError(RuntimeError):
-    """dbt failed; the message carries the failing nodes and dbt's own words."""
+    """dbt failed; the message carries the failing nodes and dbt's own words, `result`
+    dbt's per-node results (empty when dbt could not run at all)."""
+
+    def __init__(self, message: str, result: DbtResult | None = None):
+        super().__init__(message)
+        self.result = result or DbtResult("", 0.0, [])
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,8 @@ def run_dbt(settings: Settings, *args: str, then_warm: bool = False) -> DbtResul
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise TransformError(
             f"dbt {' '.join(args)} failed (exit {proc.returncode}). "
-            f"{failed or 'No node results.'}\n--- dbt output (last lines) ---\n{tail}"
+            f"{failed or 'No node results.'}\n--- dbt output (last lines) ---\n{tail}",
+            result,
         )
     return result
 
@@ -279,6 +285,57 @@ def build(settings: Settings, *, then_warm: bool = False) -> DbtResult:
     _remember(settings, parsed=fingerprint, built=f"{fingerprint}/{marker}",
               built_counts=counts, unit_tested=fingerprint)
     return result
+
+
+# A skipped node is not at fault: dbt skips what lies downstream of a failure, which is
+# found from the graph (so the reason given is the failure itself).
+BAD_STATUSES = ("error", "fail", "runtime error")
+
+
+def held_back(settings: Settings, result: DbtResult) -> dict[str, str]:
+    """After a failed `dbt build`: the models not to publish (name -> why), i.e. each
+    model that failed or failed one of its own tests, and every model downstream of one
+    (dbt skipped those). A test's failure counts against the model it is defined on
+    (`attached_node`), not against the models it merely reads (a relationships test on
+    a mart reads `dim_wilayah`, which is not at fault). Empty when the failure cannot be
+    pinned on models (dbt did not run, a project error): then nothing is published."""
+    graph = manifest(settings)
+    nodes, parents = graph.get("nodes", {}), graph.get("parent_map", {})
+    bad: dict[str, str] = {}
+    for n in result.nodes:
+        if n["status"] not in BAD_STATUSES:
+            continue
+        node = nodes.get(n["unique_id"], {})
+        why = f"{n['unique_id'].split('.', 2)[-1]} {n['status']}"
+        if node.get("resource_type") == "test":
+            attached = node.get("attached_node") or next(
+                (d for d in node.get("depends_on", {}).get("nodes", [])
+                 if d.startswith("model.")), None)
+            if attached:
+                bad.setdefault(attached, why)
+        elif node:
+            bad.setdefault(n["unique_id"], why)
+    if not bad:
+        return {}
+
+    def cause(uid: str, seen: set[str]) -> str | None:
+        if uid in bad:
+            return bad[uid]
+        for parent in parents.get(uid, []):
+            if parent not in seen:
+                seen.add(parent)
+                found = cause(parent, seen)
+                if found:
+                    return found
+        return None
+
+    held = {}
+    for uid, node in nodes.items():
+        if node.get("resource_type") == "model":
+            why = cause(uid, set())
+            if why:
+                held[node["name"]] = f"dbt: {why}"
+    return held
 
 
 def _verified(settings: Settings) -> None:

@@ -177,7 +177,7 @@ def test_network_feeds_in_a_real_run(prefect_harness, tmp_path, monkeypatch, ser
 
     result = pipeline(dataset="penduduk")
 
-    assert result["status"] == "completed_with_feed_errors"
+    assert result["status"] == "completed_with_errors"
     feeds = {f["feed_id"]: f for f in result["feeds"]}
     assert feeds["kota-tangerang.penduduk"]["accepted"] == 1
     assert feeds["kota-tangerang.penduduk"]["rows"] == 2

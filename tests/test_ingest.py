@@ -76,6 +76,10 @@ def test_csv_with_thousands_dots_and_bps_codes(warehouse, tmp_path, make_feed):
     ("2020", "2020"), ("2024-S2", "2024-S2"), ("2024 S2", "2024-S2"), ("2024-s1", "2024-S1"),
     ("Semester II 2024", "2024-S2"), ("Semester I 2024", "2024-S1"), ("SMT 2 2024", "2024-S2"),
     ("2024 Semester II", "2024-S2"), ("Smt. 1 2023", "2023-S1"),
+    # months, as Indonesian offices write them
+    ("Desember 2024", "2024-12"), ("Des-24", "2024-12"), ("des 2024", "2024-12"),
+    ("2024-12", "2024-12"), ("Mei 2025", "2025-05"), ("Agt 2024", "2024-08"),
+    ("Nop 2023", "2023-11"), ("Desember", None), ("Foo 2024", None), ("2024-13", None),
 ])
 def test_period_spellings_are_normalised(warehouse, written, expected):
     with connect(warehouse) as con:

@@ -251,7 +251,7 @@ def test_failed_run_alerts_through_the_registry_webhook(prefect_harness, tmp_pat
 def test_alert_payload_for_a_feed_that_could_not_be_received(dead_webhook):
     from flows import alerts
 
-    run = {"run_id": "f" * 32, "status": "completed_with_feed_errors", "feeds": [],
+    run = {"run_id": "f" * 32, "status": "completed_with_errors", "feeds": [],
            "feed_errors": ["feed kab-lebak.penduduk: http://x/lebak.csv answered HTTP 500"],
            "errors": []}
     body = alerts.payload(run)

@@ -19,7 +19,8 @@ DATASETS = ("penduduk", "indikator", "aduan", "fasilitas_kesehatan")
 # 8 regencies: penduduk 2 files each, indikator 1, aduan 12 (a month each), facilities 1;
 # plus two bad re-sends in the samples (Kabupaten Serang's population file without its
 # total column, Kota Serang's indicators with an indicator the catalogue does not know)
-N_GOOD_FILES = 8 * (2 + 1 + 12 + 1)
+# plus one province-wide file: the provincial Dukcapil office's DKB table of all 8
+N_GOOD_FILES = 8 * (2 + 1 + 12 + 1) + 1
 BAD_SAMPLES = {"penduduk_2024s2_koreksi.csv": r"required column\(s\) \['total'\] missing",
                "indikator_2024_2025_tambahan.csv": r"indikator.*Angka Harapan Hidup"}
 N_SAMPLE_FILES = N_GOOD_FILES + len(BAD_SAMPLES)
@@ -269,7 +270,7 @@ def test_indicators_reproduce_the_reference_series(sample_run):
 def test_every_regency_sends_every_dataset_and_all_are_accepted(sample_run):
     feeds = sample_run["first"]["feeds"]
     accepted = {(f["regency"], f["dataset"]) for f in feeds if f["accepted"] and not f["error"]}
-    assert accepted == {(r, d) for r in REGENCIES for d in DATASETS}
+    assert accepted == {(r, d) for r in REGENCIES for d in DATASETS} | {("36", "penduduk")}
     reasons = [r for f in feeds for r in f["reasons"]]
     assert len(reasons) == len(BAD_SAMPLES)
     for name, pattern in BAD_SAMPLES.items():
@@ -323,3 +324,22 @@ def test_quarantine_reasons_speak_of_the_file_not_internal_tables(sample_run):
                             for r in rejected)
     assert all("indikator_2024_2025_tambahan.csv" in r for r in rejected)
     assert not any("sd_scratch" in r or "b_" in r.split(":")[2] for r in reasons)
+
+
+def test_the_province_wide_feed_replaces_each_regency_slice_and_skips_its_total(sample_run):
+    """The provincial DKB workbook (title block with the period, two-row merged header, a
+    province total row) is accepted as 8 regency rows: each regency's 2024-S2 slice now
+    comes from it (the lineage names it), the total row is not counted, and the published
+    totals still equal the reference."""
+    feeds = {f["feed_id"]: f for f in sample_run["first"]["feeds"]}
+    province = feeds["prov-banten.penduduk"]
+    assert (province["accepted"], province["rows"], province["quarantined"]) == (1, 8, 0)
+    with duckdb.connect(str(sample_run["settings"].warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select _regency, _feed_id, jumlah_penduduk from raw.penduduk "
+            "where periode = '2024-S2' order by 1").fetchall()
+    assert [r[0] for r in rows] == sorted(REGENCIES)
+    assert {r[1] for r in rows} == {"prov-banten.penduduk"}
+    reference = {r["kode_wilayah"]: int(r["jumlah_penduduk"]) for r in _read_csv(
+        PROJECT_ROOT / "data" / "reference" / "penduduk_dukcapil_2024s2.csv")}
+    assert {r[0]: r[2] for r in rows} == reference
