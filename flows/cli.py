@@ -8,6 +8,9 @@
     satudata serve [streamlit options]                     the catalogue on :8501
     satudata status                                        per feed: received, accepted, late?
     satudata feeds validate [--file data/feeds.yml]        check the feed registry
+    satudata feeds try FILE --dataset D [--regency R | --feed ID]
+                                                           read a regency's file with the
+                                                           registry's rules, propose its entry
     satudata hash-password                                 a password hash for the officials' view
     satudata backup DEST / satudata restore ARCHIVE        warehouse and raw snapshots
 """
@@ -49,12 +52,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         threading.Thread(target=warm_up, name="gx-import", daemon=True).start()
         try:
             with server.ready():
-                pipeline(regency=args.regency, dataset=args.dataset,
-                         lock_timeout_s=args.lock_timeout)
+                result = pipeline(regency=args.regency, dataset=args.dataset,
+                                  lock_timeout_s=args.lock_timeout)
         except Exception as e:
             print(f"satudata run: {e}", file=sys.stderr)
             return 1
-    return 0
+    return _exit_code("satudata run", result)
+
+
+def _exit_code(command: str, result: dict) -> int:
+    """0 only for a run that was a success; 3 for one that completed with errors (a
+    feed not received, a file the pipeline failed on, a dataset not published)."""
+    from flows.pipeline import EXIT_CODES
+
+    status = result.get("status", "failed")
+    code = EXIT_CODES.get(status, 1)
+    if code:
+        print(f"{command}: {status.replace('_', ' ')} (exit {code})", file=sys.stderr)
+    return code
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -79,13 +94,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
         try:
             with server.ready():
-                pipeline(regency=args.regency, dataset=args.dataset,
-                         backfill_from=args.period_from, backfill_to=args.period_to,
-                         lock_timeout_s=args.lock_timeout)
+                result = pipeline(regency=args.regency, dataset=args.dataset,
+                                  backfill_from=args.period_from, backfill_to=args.period_to,
+                                  lock_timeout_s=args.lock_timeout)
         except Exception as e:
             print(f"satudata backfill: {e}", file=sys.stderr)
             return 1
-    return 0
+    return _exit_code("satudata backfill", result)
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -192,13 +207,33 @@ def cmd_feeds_validate(args: argparse.Namespace) -> int:
     try:
         registry = load_registry(path)
     except RegistryError as e:
-        print(f"feed registry is NOT valid:\n  {e}", file=sys.stderr)
+        problems = "\n".join(f"  {line}" for line in str(e).splitlines())
+        print(f"feed registry is NOT valid:\n{problems}", file=sys.stderr)
         return 1
     missing = [f.id for f in registry.feeds if f.channel == "landing" and not f.files()]
     print(f"{path}: valid: {len(registry.datasets)} datasets, {len(registry.feeds)} feeds")
     for feed_id in missing:
         print(f"  note: feed {feed_id} has no file in its landing folder yet")
     return 0
+
+
+def cmd_feeds_try(args: argparse.Namespace) -> int:
+    """`satudata feeds try`: read a file as a feed would, in a throwaway warehouse, and
+    propose (or check) its registry entry (flows/onboard.py)."""
+    from flows.onboard import TryRequest, UsageError, parse_header_rows, try_file
+
+    try:
+        header_rows = parse_header_rows(args.header_rows) if args.header_rows else None
+    except UsageError as e:
+        print(f"satudata feeds try: {e}", file=sys.stderr)
+        return 2
+    # a tab is hard to type on a command line: "tab" or "\t" mean one
+    delimiter = {"tab": "\t", "\\t": "\t"}.get(args.delimiter, args.delimiter)
+    request = TryRequest(
+        file=Path(args.file), dataset=args.dataset, regency=args.regency,
+        feed_id=args.feed, registry=Path(args.registry) if args.registry else None,
+        sheet=args.sheet, header_rows=header_rows, delimiter=delimiter, rows=args.rows)
+    return try_file(request)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -308,6 +343,26 @@ def main(argv: list[str] | None = None) -> int:
     validate = feeds_sub.add_parser("validate", help="check the registry; name what is wrong")
     validate.add_argument("--file", help="registry to check (default: $SATUDATA_FEEDS or "
                                          "data/feeds.yml)")
+    trial = feeds_sub.add_parser(
+        "try", help="read a regency's file with the registry's rules, without touching the "
+                    "warehouse; show the mapping, a preview and a feed entry to paste")
+    trial.add_argument("file", metavar="FILE", help="the file the regency sent")
+    trial.add_argument("--dataset", metavar="D", required=True, help="its dataset, e.g. penduduk")
+    who = trial.add_mutually_exclusive_group()
+    who.add_argument("--regency", metavar="R",
+                     help="the regency that sent it, e.g. 36.04 (36: province-wide); "
+                          "a new entry is proposed")
+    who.add_argument("--feed", metavar="ID",
+                     help="try this feed's own entry instead, e.g. kab-lebak.penduduk")
+    trial.add_argument("--registry", metavar="PATH",
+                       help="the feed registry (default: $SATUDATA_FEEDS or data/feeds.yml)")
+    trial.add_argument("--sheet", metavar="NAME", help="XLSX sheet (default: the first)")
+    trial.add_argument("--header-rows", metavar="ROWS",
+                       help="the header's row numbers, e.g. 5 or 5,6 (default: found)")
+    trial.add_argument("--delimiter", metavar="CHAR",
+                       help="CSV field separator, e.g. ';' or tab (default: sniffed)")
+    trial.add_argument("--rows", metavar="N", type=int, default=10,
+                       help="typed rows to preview (default 10)")
     hp = sub.add_parser("hash-password", help="print a password hash for the officials' view")
     hp.add_argument("--user", default="walidata", help="user name (default: walidata)")
     bk = sub.add_parser("backup", help="back up the warehouse and raw snapshots into a tar")
@@ -324,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
                 "worker": cmd_worker, "status": cmd_status, "hash-password": cmd_hash_password,
                 "backup": cmd_backup, "restore": cmd_restore}
     if args.command == "feeds":
+        if args.feeds_command == "try":
+            return cmd_feeds_try(args)
         return cmd_feeds_validate(args)
     return commands[args.command](args)
 

@@ -499,7 +499,8 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
                 f"{name}: feed '{feed.id}' covers the whole province, so each row must say "
                 "which regency/city it is about; map the file's region code or name column "
                 f"under 'columns' (found {headers})")
-        regency_sql = f"substr({typed_of[region]}, 1, 5)"
+        # (a row naming no known region keeps the province's code: its check names it)
+        regency_sql = f"coalesce(substr({typed_of[region]}, 1, 5), {regency_sql})"
     # Name-style feeds carry the region's name in the code column: keep it as the name.
     values = dict(typed_of)
     if feed.region_code == "name":

@@ -362,3 +362,51 @@ def test_run_status_is_honest():
     run.errors.append("dbt could not start")
     run.settle()
     assert run.status == "failed" and EXIT_CODES[run.status] == 1
+
+
+def _dbt_value_tests():
+    """(model, column, accepted values) for each dbt test that pins a mart column to a
+    list: `accepted_values`, and `relationships` to a seed (its CSV's column)."""
+    found = []
+    for path in sorted((PROJECT_ROOT / "dbt" / "models").rglob("*.yml")):
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models") or []:
+            for column in model.get("columns") or []:
+                for test in column.get("data_tests") or []:
+                    if not isinstance(test, dict):
+                        continue
+                    args = next(iter(test.values())).get("arguments", {})
+                    if "accepted_values" in test:
+                        found.append((model["name"], column["name"], set(args["values"])))
+                    elif "relationships" in test:
+                        seed = PROJECT_ROOT / "dbt" / "seeds" / (
+                            args["to"].split("'")[1] + ".csv")
+                        if seed.is_file():
+                            with open(seed, encoding="utf-8") as f:
+                                found.append((model["name"], column["name"],
+                                              {r[args["field"]] for r in csv.DictReader(f)}))
+    return found
+
+
+def test_every_dbt_value_test_on_regency_rows_has_a_critical_rule_at_the_gate():
+    """A dbt test that one regency's rows can fail (a category or status outside the
+    list) must be a critical rule of that dataset's suite with the same list, so the file
+    is quarantined alone instead of stopping the dataset for every regency."""
+    from flows.quality import load_suite
+    from flows.registry import load_registry
+
+    datasets = load_registry(PROJECT_ROOT / "data" / "feeds.yml").datasets
+    checked = 0
+    for model, column, values in _dbt_value_tests():
+        owners = [d for d in datasets.values() if column in d.column_names]
+        if not owners:
+            continue   # a column the marts make themselves (dim_wilayah.tingkat)
+        (dataset,) = owners
+        rules = [e for e in load_suite(dataset.name)["expectations"]
+                 if e["expect"] == "expect_column_values_to_be_in_set"
+                 and e["kwargs"].get("column") == column]
+        assert rules, f"{model}.{column}: dbt pins its values, suite '{dataset.name}' does not"
+        assert all(r["severity"] == "critical" for r in rules), f"{dataset.name}.{column}"
+        assert {set(r["kwargs"]["value_set"]) == values for r in rules} == {True}, (
+            f"{model}.{column}: the suite's list differs from dbt's")
+        checked += 1
+    assert checked >= 3   # aduan.kategori, aduan.status, fasilitas_kesehatan.jenis_fasilitas
