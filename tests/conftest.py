@@ -6,11 +6,21 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 from tests.helpers import PROJECT_ROOT
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+# Property tests (tests/test_readers_properties.py): "fast" by default, "reliability" with
+# HYPOTHESIS_PROFILE=reliability. No example database: it would be written into the
+# shared checkout; a failure prints its example, and `@reproduce_failure` replays it.
+settings.register_profile("fast", max_examples=40, deadline=None, database=None,
+                          print_blob=True)
+settings.register_profile("reliability", max_examples=1000, deadline=None, database=None,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 @pytest.fixture(scope="session")

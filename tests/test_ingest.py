@@ -88,9 +88,10 @@ def test_period_spellings_are_normalised(warehouse, written, expected):
 
 def test_unknown_period_spelling_is_reported_with_its_row(warehouse, tmp_path, make_feed):
     feed, spec = make_feed()
-    with pytest.raises(SubmissionError, match=r"b\.csv: column 'Periode'.*row 1: 'Juli 2024'"):
+    with pytest.raises(SubmissionError,
+                       match=r"b\.csv: column 'Periode'.*row 1: 'Triwulan III 2024'"):
         ingest(warehouse, tmp_path, feed, spec, "b.csv",
-               HEADER + "3673;KOTA SERANG;Juli 2024;1;1;2\n")
+               HEADER + "3673;KOTA SERANG;Triwulan III 2024;1;1;2\n")
 
 
 def test_region_given_by_name(warehouse, tmp_path, make_feed):

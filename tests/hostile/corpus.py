@@ -67,7 +67,7 @@ CASES = [
     Case("negative_population.csv", SERANG, r"jumlah_penduduk.*between", "negative count"),
     Case("sex_split_mismatch.csv", SERANG, r"laki_laki \+ perempuan must equal",
          "male + female != total"),
-    Case("bad_period.csv", SERANG, r"'tahun'.*period.*Juli 2024", "unknown period"),
+    Case("bad_period.csv", SERANG, r"'tahun'.*period.*Triwulan III 2024", "unknown period"),
     Case("formula_cells.csv", SERANG, r"spreadsheet formulas", "formula in a cell"),
     Case("sql_in_code.csv", SERANG, r"Kemendagri code with dots.*DROP TABLE",
          "SQL in the code column"),
@@ -160,7 +160,8 @@ def small_files() -> dict[str, bytes]:
         "negative_population.csv": _csv(SERANG_HEADER, "36.04,KABUPATEN SERANG,2020,,,-5"),
         "sex_split_mismatch.csv": _csv(SERANG_HEADER,
                                        "36.04,KABUPATEN SERANG,2024-S2,913981,877814,1791796"),
-        "bad_period.csv": _csv(SERANG_HEADER, "36.04,KABUPATEN SERANG,Juli 2024,,,1622630"),
+        "bad_period.csv": _csv(SERANG_HEADER,
+                               "36.04,KABUPATEN SERANG,Triwulan III 2024,,,1622630"),
         "formula_cells.csv": _csv(SERANG_HEADER, '36.04,"=HYPERLINK(""http://evil.example"",'
                                   '""klik"")",2020,,,1622630'),
         "sql_in_code.csv": _csv(SERANG_HEADER,
