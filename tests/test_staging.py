@@ -40,10 +40,11 @@ def _settings(home, feeds) -> Settings:
 def _ingest(settings, feed, spec):
     """What the flow does for one feed: receive its new files, then ingest them."""
     with disable_run_logger(), pipeline.shared_validation(settings):
-        received, _ = pipeline.receive_feed.fn(settings, feed,
-                                               pipeline._known_hashes(settings))
-        return pipeline.ingest_feed.fn(settings, feed, spec, received,
-                                       banten_regency_codes(settings.warehouse), "test")
+        known, _ = pipeline._known_hashes(settings, [feed])
+        received, _ = pipeline.receive_feed.fn(settings, feed, known)
+        return pipeline.ingest_feed.fn(settings, feed, pipeline.with_canonical_values(spec),
+                                       received, banten_regency_codes(settings.warehouse),
+                                       "test")
 
 
 def _raw(settings, sql):
