@@ -4,17 +4,26 @@ Two steps:
 
 - `save_result` (once per validated file, from the pipeline): keeps the verdict's GX
   result (`Verdict.gx_result`, an `ExpectationSuiteValidationResult` as JSON) **masked**
-  under `$SATUDATA_HOME/quality/validations/<dataset>/<feed>/`. Masking: every value of a
-  personal-data column (the registry's `personal_data: true` columns, and any column whose
-  name says NIK/KTP/phone/e-mail/pelapor) in unexpected examples, observed values and
-  unexpected rows becomes ``***``; every other string, and every number shaped like a NIK
-  or phone number, goes through `flows.status.redact` (NIK, mobile numbers and e-mail
-  addresses masked). Only masked results are ever written to disk.
+  under `$SATUDATA_HOME/quality/validations/<dataset>/<feed>/`. Masking (`mask_result`):
+  - a dataset with any personal-data column (the registry's `personal_data: true`
+    columns, or a result on a column whose name says NIK/KTP/phone/e-mail/pelapor) shows
+    rules, counts and positions only: every sampled value, observed value and
+    unexpected row's value becomes ``***`` (row-number fields and counts stay). A name or
+    NIK pasted into `status` cannot be told from a category, so nothing of it is shown;
+  - any other dataset's sampled values go through `flows.pii.mask_sample` (runs of 8+
+    digits, phone numbers, e-mail addresses masked, however formatted), and values of a
+    personal-data column (found by name in a query rule's rows) become ``***``;
+  - every other string (messages, file names, metadata) goes through `flows.pii.redact`.
+  Only masked results are ever written to disk.
 - `build` renders them with GX's own site builder (`SiteBuilder` with a filesystem store,
   an ephemeral context holding the suites and these results) into
   `site/quality/data-docs/` (index.html, one page per validation, one per suite), made to
   work offline (below), scanned for personal data with `flows.pii`'s patterns, and switched
-  in with one rename.
+  in with one rename. GX inserts the texts of a result into its pages as they are (and the
+  index table's cells through `innerHTML`), so every text that comes from a submission or
+  a feed (file names, feed ids, sampled values, messages, metadata) is HTML-escaped before
+  GX sees it (`escape_result`): a file named `<img src=x onerror=...>.csv` is shown, never
+  run.
 
 Bounded: the store keeps the newest `KEEP_PER_STATUS` results per feed and status
 (accepted / quarantined), and `build` renders only the newest result per feed and status:
@@ -47,7 +56,6 @@ from typing import Any
 
 from flows import pii, timing
 from flows.settings import Settings
-from flows.status import redact
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +65,7 @@ STORE_DIR = ("quality", "validations")       # under $SATUDATA_HOME
 KEEP_PER_STATUS = 3       # stored results per feed and status (build renders the newest)
 MAX_ROWS = 20             # unexpected rows kept per query rule (GX returns up to 200)
 MASK = "***"
-DOCS_VERSION = 1          # bump when the rendering changes: the next build then re-renders
+DOCS_VERSION = 2          # bump when the rendering changes: the next build then re-renders
 
 # Column names that are personal data whatever the registry says (a reporter's name, NIK,
 # KTP, phone, e-mail), e.g. in a query rule's rows under another name.
@@ -72,6 +80,8 @@ STAT_KEYS = frozenset({
 _VALUE_KEYS = ("partial_unexpected_list", "unexpected_list", "partial_unexpected_counts",
                "partial_unexpected_index_list", "unexpected_index_list",
                "unexpected_index_query", "observed_value", "details")
+_INDEX_KEYS = frozenset({"partial_unexpected_index_list", "unexpected_index_list",
+                         "unexpected_index_query"})
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -120,7 +130,8 @@ def _save(settings: Settings, *, submission_id: str, feed_id: str, regency: str,
     received = _utc(received_at)
     saved = dt.datetime.now(dt.UTC)
     personal = personal_columns(settings, dataset)
-    masked = mask_result(gx_result, personal)
+    masked = mask_result(gx_result, personal,
+                         dataset_personal=dataset_has_personal(settings, dataset))
     doc = {
         "submission_id": str(submission_id),
         "feed_id": str(feed_id),
@@ -186,32 +197,47 @@ def _token(text: str) -> str:
 
 # --- personal data -------------------------------------------------------------------------
 
-_REGISTRY_CACHE: dict[tuple, frozenset[str]] = {}
+_REGISTRY_CACHE: dict[tuple, dict[str, frozenset[str]] | None] = {}
 
 
-def personal_columns(settings: Settings, dataset: str) -> frozenset[str]:
-    """The registry's personal-data columns (of every dataset: a query rule may join), read
-    once per version of the registry file. An unreadable registry gives none (the name rule
-    in `is_personal` still applies)."""
+def _registry_personal(settings: Settings) -> dict[str, frozenset[str]] | None:
+    """Dataset -> its personal-data columns, read once per version of the registry file;
+    None when the registry cannot be read."""
     path = Path(settings.feeds_file)
     try:
         st = path.stat()
         key = (str(path), st.st_mtime_ns, st.st_size)
     except OSError:
-        return frozenset()
-    cached = _REGISTRY_CACHE.get(key)
-    if cached is None:
+        return None
+    if key not in _REGISTRY_CACHE:
         from flows.registry import load_registry
 
         try:
             registry = load_registry(path)
-            cached = frozenset(c.name for spec in registry.datasets.values()
-                               for c in spec.columns if c.personal_data)
+            by_dataset: dict[str, frozenset[str]] | None = {
+                name: frozenset(c.name for c in spec.columns if c.personal_data)
+                for name, spec in registry.datasets.items()}
         except Exception:   # the pipeline reports a broken registry itself
-            cached = frozenset()
+            by_dataset = None
         _REGISTRY_CACHE.clear()
-        _REGISTRY_CACHE[key] = cached
-    return cached
+        _REGISTRY_CACHE[key] = by_dataset
+    return _REGISTRY_CACHE[key]
+
+
+def personal_columns(settings: Settings, dataset: str) -> frozenset[str]:
+    """The registry's personal-data columns (of every dataset: a query rule may join). An
+    unreadable registry gives none (the name rule in `is_personal` still applies)."""
+    by_dataset = _registry_personal(settings) or {}
+    return frozenset().union(*by_dataset.values())
+
+
+def dataset_has_personal(settings: Settings, dataset: str) -> bool:
+    """Whether `dataset` has any personal-data column. When the registry cannot be read
+    (or does not know the dataset) the answer is yes: its results then show no values."""
+    by_dataset = _registry_personal(settings)
+    if by_dataset is None or dataset not in by_dataset:
+        return True
+    return bool(by_dataset[dataset])
 
 
 def is_personal(column: Any, personal: frozenset[str] | set[str] = frozenset()) -> bool:
@@ -219,43 +245,91 @@ def is_personal(column: Any, personal: frozenset[str] | set[str] = frozenset()) 
     return name in personal or bool(PERSONAL_NAME.search(name))
 
 
-def mask_result(gx_result: dict, personal: Iterable[str] = ()) -> dict:
+def _result_columns(item: dict) -> list:
+    kwargs = (item.get("expectation_config") or {}).get("kwargs") or {}
+    columns = [kwargs.get(k) for k in ("column", "column_A", "column_B")]
+    return [c for c in columns + list(kwargs.get("column_list") or []) if c is not None]
+
+
+def mask_result(gx_result: dict, personal: Iterable[str] = (), *,
+                dataset_personal: bool = False, names: Iterable[str] = ()) -> dict:
     """A copy of a suite's GX result with personal data masked (see the module docstring).
-    The input is not changed."""
+    `dataset_personal`: the dataset has a personal-data column (then no value is kept);
+    `names`: names from the batch's personal-data columns, masked wherever they appear in
+    sampled values. The input is not changed."""
     personal = frozenset(personal)
+    names = frozenset(names)
     doc = json.loads(json.dumps(gx_result, default=str))   # a deep, JSON-only copy
-    for item in doc.get("results") or []:
-        if not isinstance(item, dict):
-            continue
+    items = [i for i in doc.get("results") or [] if isinstance(i, dict)]
+    # A result on a column named like personal data makes the batch a personal one.
+    dataset_personal = dataset_personal or any(
+        is_personal(c, personal) for item in items for c in _result_columns(item))
+    for item in items:
         info = item.get("exception_info")
         if isinstance(info, dict):   # a traceback may quote values; the message stays
             for value in [info, *info.values()]:
                 if isinstance(value, dict) and "exception_traceback" in value:
                     value["exception_traceback"] = None
-        config = item.get("expectation_config") or {}
-        kwargs = config.get("kwargs") or {}
         result = item.get("result")
         if not isinstance(result, dict):
             continue
-        columns = [kwargs.get(k) for k in ("column", "column_A", "column_B")]
-        columns += list(kwargs.get("column_list") or [])
-        if any(c is not None and is_personal(c, personal) for c in columns):
-            for key in _VALUE_KEYS:
-                if key in result:
-                    result[key] = _mask_all(result[key])
+        whole = dataset_personal or any(is_personal(c, personal)
+                                        for c in _result_columns(item))
+        for key in _VALUE_KEYS:
+            if key not in result or key == "details":
+                continue
+            if key in _INDEX_KEYS:   # positions: row numbers stay, values go
+                result[key] = _mask_positions(result[key], personal, whole, names)
+            elif whole and key == "observed_value" and _is_number(result[key]):
+                pass   # a count or a measure (`_redact_all` still masks NIK-like numbers)
+            else:
+                result[key] = (_mask_all(result[key]) if whole
+                               else pii.mask_sample(result[key], names=names))
         details = result.get("details")
-        if isinstance(details, dict) and isinstance(details.get("unexpected_rows"), list):
-            rows = details["unexpected_rows"][:MAX_ROWS]
-            details["unexpected_rows"] = [
-                {k: (_mask_all(v) if is_personal(k, personal) else v) for k, v in row.items()}
-                if isinstance(row, dict) else _mask_all(row)
-                for row in rows
-            ]
+        if isinstance(details, dict):
+            rows = details.get("unexpected_rows")
+            if isinstance(rows, list):
+                details["unexpected_rows"] = [_mask_row(row, personal, whole, names)
+                                              for row in rows[:MAX_ROWS]]
+            rest = {k: v for k, v in details.items() if k != "unexpected_rows"}
+            details.update(_mask_all(rest) if whole
+                           else pii.mask_sample(rest, names=names))
     return _redact_all(doc)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _mask_positions(value: Any, personal: frozenset[str], whole: bool,
+                    names: frozenset[str]) -> Any:
+    """An index list: plain row numbers stay; rows (dicts) as `_mask_row`; a query
+    that would list the rows is masked like a value."""
+    if isinstance(value, list):
+        return [v if isinstance(v, int) and not isinstance(v, bool)
+                else _mask_row(v, personal, whole, names) for v in value]
+    return _mask_all(value) if whole else pii.mask_sample(value, names=names)
+
+
+def _mask_row(row: Any, personal: frozenset[str], whole: bool, names: frozenset[str]) -> Any:
+    """One unexpected row of a query rule: positions (row numbers) stay; in a personal
+    batch every other value is masked, elsewhere personal columns are masked and the
+    rest goes through `mask_sample`."""
+    if not isinstance(row, dict):
+        return _mask_all(row)
+    out = {}
+    for k, v in row.items():
+        if k in pii.POSITION_KEYS and isinstance(v, int) and not isinstance(v, bool):
+            out[k] = v
+        elif whole or is_personal(k, personal):
+            out[k] = _mask_all(v)
+        else:
+            out[k] = pii.mask_sample(v, names=names)
+    return out
+
+
 def _mask_all(value: Any, key: str | None = None) -> Any:
-    """Every value inside `value` masked, except counts and percentages."""
+    """Every value inside `value` masked, except counts, percentages and positions."""
     if isinstance(value, dict):
         return {k: _mask_all(v, k) for k, v in value.items()}
     if isinstance(value, list):
@@ -268,8 +342,8 @@ def _mask_all(value: Any, key: str | None = None) -> Any:
 
 
 def _redact_all(value: Any) -> Any:
-    """Every string (keys too) through `redact`; a number that would read as a NIK or a
-    phone number becomes its masked text."""
+    """Every string (keys too) through `pii.redact`; a number that would read as a NIK or
+    a phone number becomes its masked text."""
     if isinstance(value, dict):
         return {_redact_text(str(k)): _redact_all(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -297,7 +371,23 @@ def _redact_all(value: Any) -> Any:
 
 
 def _redact_text(text: str) -> str:
-    return redact(text) or text
+    return pii.redact(text) or text
+
+
+def escape_result(value: Any, *, key: str | None = None) -> Any:
+    """Every text inside a stored result HTML-escaped, for GX's renderer, which inserts
+    them into its pages as they are. Structural fields GX reads as names (expectation
+    types, `success`...) hold no markup characters, so escaping leaves them unchanged;
+    the keys of a query rule's rows (column names) are escaped too."""
+    if isinstance(value, dict):
+        escape_keys = key == "unexpected_rows"
+        return {(html.escape(k) if escape_keys and isinstance(k, str) else k):
+                escape_result(v, key=k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_result(v, key=key) for v in value]
+    if isinstance(value, str):
+        return html.escape(value)
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,6 +434,14 @@ def build(settings: Settings) -> Path | None:
         records = [r for r in records if isinstance(r, dict) and r.get("gx_result")]
         if not records:
             return None
+        for record in records:
+            # Masked again with today's rules: a result stored by an older version (or
+            # before a column was declared personal data) is shown as a new one would be.
+            dataset = str(record.get("dataset"))
+            record["gx_result"] = mask_result(
+                record["gx_result"], personal_columns(settings, dataset),
+                dataset_personal=dataset_has_personal(settings, dataset))
+            record["file_name"] = _redact_text(str(record.get("file_name")))
         parent = target.parent
         parent.mkdir(parents=True, exist_ok=True)
         _clean_leftovers(parent)
@@ -440,7 +538,10 @@ def _render(records: list[dict], out: Path) -> None:
     suites: set[str] = set()
     store = context.validation_results_store
     for record in records:
-        doc = record["gx_result"]
+        # Every text from a submission or a feed reaches GX's pages escaped (GX inserts
+        # texts as they are); escaping here, not in the store, keeps stored results plain.
+        doc = escape_result(record["gx_result"])
+        record = {k: html.escape(v) if isinstance(v, str) else v for k, v in record.items()}
         suite_name = str(doc.get("suite_name") or record.get("dataset"))
         validated = _utc(record.get("validated_at"))
         run_name = str(record.get("status") or "validated")

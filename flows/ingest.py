@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows import timing
+from flows import pii, timing
 from flows.publish import sha256_file as _sha256_of
 from flows.publish import write_json_atomic
 from flows.readers import (
@@ -353,6 +353,14 @@ def _formula_checked(column) -> bool:
     return column.type == "text" and not column.personal_data
 
 
+def _pii_checked(column) -> bool:
+    """Text columns not declared personal data must not hold any (a NIK, a phone number or
+    an e-mail address typed into `status`, or a column mapped as text by mistake): such a
+    file is quarantined before anything reaches `raw`, whose ordinary text columns are
+    published and sampled into quality reports."""
+    return column.type == "text" and not column.personal_data
+
+
 TYPE_HINTS = {
     "integer": "a whole number",
     "number": "a number",
@@ -518,8 +526,9 @@ class _Streaming:
     """The one-pass SQL of a CSV file's rows: `sql` selects, from `relation`'s data rows,
     every canonical column (typed) and `flag`, true for a row that fails some check of
     `_raise_on_bad_values` (a value that cannot be typed, an empty required value, a
-    spreadsheet formula, a region outside the feed's regency). `keep` names the relation's
-    columns to carry along (`_row_number`, `file_index`)."""
+    spreadsheet formula, personal data in an ordinary text column, a region outside the
+    feed's regency). `keep` names the relation's columns to carry along (`_row_number`,
+    `file_index`)."""
 
     sql: str
     flag: str
@@ -557,6 +566,11 @@ def _streaming_rows(feed: Feed, spec: DatasetSpec, name: str, headers: list[str]
         if c.type == "region_code":
             flags.append(f"({c.name} <> {regency} and not starts_with({c.name}, "
                          f"{regency_prefix}) and starts_with({c.name}, '36.'))")
+    # Personal data in ordinary text columns: one cheap test of all of them together that
+    # never misses; a flagged file is checked exactly (and named) by the thorough path.
+    checked = [texts[c.name] for c in spec.columns if c.name in plan.mapping and _pii_checked(c)]
+    if checked:
+        flags.append(pii.sql_maybe_hit(checked))
     for i, c in enumerate(plan.remapped):
         # A value written in another spelling of a canonical value: the thorough load
         # records what was mapped (`value_mappings`).
@@ -896,10 +910,11 @@ def _raise_on_bad_values(
 ) -> int:
     """Every check of a loaded batch in two aggregate queries, one over the delivered text
     and one over the typed batch (one pass each, whatever the number of columns): values
-    that could not be typed, empty required values, spreadsheet formulas in text, region
-    codes outside the feed's regency. Only a check that found something reads its first
-    rows (by row number) as examples. Raises SubmissionError naming them; returns the
-    number of data rows.
+    that could not be typed, empty required values, spreadsheet formulas in text, personal
+    data (NIK-like, phone-like, e-mail-like values) in a text column not declared
+    `personal_data`, region codes outside the feed's regency. Only a check that found
+    something reads its first rows (by row number) as examples. Raises SubmissionError
+    naming them; returns the number of data rows.
 
     A value that could not be typed is counted without typing anything again: every typed
     value is computed from the trimmed, non-empty text, so a column has as many bad values
@@ -919,6 +934,8 @@ def _raise_on_bad_values(
             on_src[f"empty_{i}"] = f"{raw} is null or trim({raw}) = ''"
         if _formula_checked(c):
             on_src[f"formula_{i}"] = f"regexp_matches({raw}, {_sql_literal(FORMULA_PATTERN)})"
+        if _pii_checked(c):
+            on_src[f"pii_{i}"] = f"coalesce({pii.sql_hit(raw)}, false)"
         if c.type == "region_code":
             on_batch[f"foreign_{i}"] = (
                 f"case when {c.name} <> {regency} and not starts_with({c.name}, "
@@ -947,6 +964,8 @@ def _raise_on_bad_values(
             queries.append((f"empty_{i}", "''", on_src[f"empty_{i}"], MAX_EXAMPLES))
         if counts.get(f"formula_{i}"):
             queries.append((f"formula_{i}", raw, on_src[f"formula_{i}"], MAX_EXAMPLES))
+        if counts.get(f"pii_{i}"):
+            queries.append((f"pii_{i}", raw, on_src[f"pii_{i}"], MAX_EXAMPLES))
         for key, value, cond, limit in queries:
             found[key] = con.execute(
                 f"select _row_number, {value} from {src_table} where ({where}) and ({cond}) "
@@ -992,6 +1011,12 @@ def _raise_on_bad_values(
                 f"({examples}); export the values only"
             )
     for i, c in enumerate(spec.columns):
+        # Personal data in a column that is published: the file must not reach `raw`.
+        rows_found = found.get(f"pii_{i}")
+        if rows_found:
+            problems.append(_personal_data_problem(c.name, mapping[c.name], rows_found,
+                                                   counts[f"pii_{i}"]))
+    for i, c in enumerate(spec.columns):
         # A regency's file may only speak of that regency and the regions inside it.
         foreign = found.get(f"foreign_{i}")
         if foreign:
@@ -1003,3 +1028,26 @@ def _raise_on_bad_values(
     if problems:
         raise SubmissionError(f"{name}: " + "; ".join(problems))
     return counts["rows"]
+
+
+def _personal_data_problem(column: str, header: str, rows: list[tuple], count: int) -> str:
+    """The message for a text column holding personal data: the kinds found, the rows
+    (the first `MAX_EXAMPLES`) and one masked example, never the value itself."""
+    kinds: list[str] = []
+    example = None
+    for _, value in rows:
+        for hit in pii.find(str(value)):
+            if hit.kind not in kinds:
+                kinds.append(hit.kind)
+            if example is None:
+                example = pii.mask(hit.kind, hit.value if hit.kind == "email"
+                                   else str(value)[hit.start:hit.end])
+    kinds.sort(key=list(pii.GATE_LABELS).index)
+    numbers = ", ".join(str(r) for r, _ in rows)
+    more = f" and {count - len(rows)} more" if count > len(rows) else ""
+    where = f"row {numbers}" if count == 1 else f"rows {numbers}{more}"
+    named = f"column '{column}'" + (f" (header '{header}')" if header != column else "")
+    what = ", ".join(pii.GATE_LABELS[k] for k in kinds) or "an identifier"
+    return (f"{named} holds personal data ({what}) in {where}: '{example or pii.MASK}'; "
+            "if this column really carries personal data, mark it `personal_data: true` "
+            "in the dataset; otherwise ask the regency to remove it")

@@ -147,7 +147,10 @@ def built(env: dict) -> dict:
 # --- masking (no GX) ---------------------------------------------------------------------------
 
 
-def test_mask_result_masks_personal_columns_and_redacts_the_rest() -> None:
+def test_mask_result_of_a_personal_dataset_keeps_rules_counts_and_positions_only() -> None:
+    """A batch of a dataset with personal-data columns: no sampled value at all, in any
+    column (a name or phone number pasted into `status` included); counts and row
+    numbers stay."""
     gx_result = {"suite_name": "aduan", "results": [
         {"expectation_config": {"type": "expect_column_values_to_match_regex",
                                 "kwargs": {"column": "nik_pelapor", "regex": "^9"}},
@@ -157,30 +160,84 @@ def test_mask_result_masks_personal_columns_and_redacts_the_rest() -> None:
          "exception_info": {"raised_exception": True, "exception_message": f"bad {EMAIL}",
                             "exception_traceback": f"Traceback ... {NAME}"}},
         {"expectation_config": {"type": "expect_column_values_to_be_in_set",
-                                "kwargs": {"column": "status"}},
-         "result": {"partial_unexpected_list": [f"hubungi {PHONE}", 3671016208850002]}},
+                                "kwargs": {"column": "status", "value_set": ["selesai"]}},
+         "result": {"partial_unexpected_list": [f"hubungi {PHONE}", NAME, "menunggu"],
+                    "partial_unexpected_index_list": [3, 9]}},
         {"expectation_config": {"type": "unexpected_rows_expectation", "kwargs": {}},
          "result": {"observed_value": 30, "details": {"unexpected_rows": [
-             {"nomor_tiket": f"T{i}", "nama_pelapor": NAME, "no_hp": PHONE}
-             for i in range(30)]}}},
+             {"_row_number": i + 1, "nomor_tiket": f"T{i}", "nama_pelapor": NAME,
+              "no_hp": PHONE} for i in range(30)]}}},
     ]}
     original = json.dumps(gx_result)
-    masked = data_docs.mask_result(gx_result, {"nik_pelapor", "nama_pelapor"})
+    masked = data_docs.mask_result(gx_result, {"nik_pelapor", "nama_pelapor"},
+                                   dataset_personal=True)
     assert json.dumps(gx_result) == original          # the verdict's copy is not changed
     text = json.dumps(masked)
-    for secret in (NAME, NIK, "3671014501900001", "3671016208850002", PHONE, EMAIL):
-        assert secret not in text
+    for secret in (NAME, NIK, "3671014501900001", PHONE, EMAIL, "hubungi", "menunggu", "T0"):
+        assert secret not in text, secret
     first, second, third = masked["results"]
     assert first["result"]["partial_unexpected_list"] == [data_docs.MASK, data_docs.MASK]
     assert first["result"]["partial_unexpected_counts"] == [{"value": data_docs.MASK,
                                                               "count": 1}]
     assert first["result"]["unexpected_count"] == 1          # counts stay readable
     assert first["exception_info"]["exception_traceback"] is None
-    assert second["result"]["partial_unexpected_list"][0].startswith("hubungi 0812")
+    assert second["expectation_config"]["kwargs"]["value_set"] == ["selesai"]   # the rule
+    assert second["result"]["partial_unexpected_list"] == [data_docs.MASK] * 3
+    assert second["result"]["partial_unexpected_index_list"] == [3, 9]          # positions
     rows = third["result"]["details"]["unexpected_rows"]
     assert len(rows) == data_docs.MAX_ROWS and third["result"]["observed_value"] == 30
-    assert rows[0] == {"nomor_tiket": "T0", "nama_pelapor": data_docs.MASK,
-                       "no_hp": data_docs.MASK}               # no_hp: personal by its name
+    assert rows[0] == {"_row_number": 1, "nomor_tiket": data_docs.MASK,
+                       "nama_pelapor": data_docs.MASK, "no_hp": data_docs.MASK}
+
+
+def test_a_result_on_a_personal_column_makes_the_batch_personal() -> None:
+    """Even when the registry does not say so, a rule on a column named like personal
+    data (nik_pelapor) means the batch carries personal data: nothing is sampled."""
+    gx_result = {"results": [
+        {"expectation_config": {"kwargs": {"column": "nik_pelapor"}},
+         "result": {"partial_unexpected_list": ["x"]}},
+        {"expectation_config": {"kwargs": {"column": "status"}},
+         "result": {"partial_unexpected_list": ["Budi Santoso"]}},
+    ]}
+    masked = data_docs.mask_result(gx_result)
+    assert [r["result"]["partial_unexpected_list"] for r in masked["results"]] == [
+        [data_docs.MASK], [data_docs.MASK]]
+
+
+def test_mask_result_of_another_dataset_masks_samples() -> None:
+    """A dataset without personal-data columns keeps its sampled values readable, with
+    long digit runs, phone numbers, e-mail addresses and the names passed in masked,
+    however they are written; a personal column of a joined query rule is masked whole."""
+    gx_result = {"results": [
+        {"expectation_config": {"kwargs": {"column": "jenis_fasilitas"}},
+         "result": {"partial_unexpected_list": [
+             f"hubungi {PHONE}", "siti  rahmawati datang", 3671016208850002,
+             "NIK 3671 0963 0261 7803", "kontak siti(at)example(dot)com", "klinik gigi",
+             "kode 36.71.01.1001", "nomor 12345678"]}},
+        {"expectation_config": {"type": "unexpected_rows_expectation", "kwargs": {}},
+         "result": {"details": {"unexpected_rows": [
+             {"_row_number": 4, "nama_pelapor": "Budi",
+              "alamat": "Jl. Raya, telp 0812.3456.7890"}]}}},
+    ]}
+    masked = data_docs.mask_result(gx_result, {"nama_pelapor"}, dataset_personal=False,
+                                   names={NAME})
+    first, second = masked["results"]
+    assert first["result"]["partial_unexpected_list"] == [
+        "hubungi 0812-****-**90", "*** datang", "3671**********02",
+        "NIK 3671 **** **** **03", "kontak s***@example.com", "klinik gigi",
+        "kode 36.71.01.1001", "nomor ********"]
+    assert second["result"]["details"]["unexpected_rows"] == [
+        {"_row_number": 4, "nama_pelapor": data_docs.MASK,
+         "alamat": "Jl. Raya, telp 0812.****.**90"}]
+
+
+def test_results_of_an_unknown_or_unreadable_registry_show_no_values(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", feeds_file=tmp_path / "missing.yml")
+    assert data_docs.dataset_has_personal(settings, "penduduk")
+    real = Settings(home=tmp_path / "home", feeds_file=ROOT / "data" / "feeds.yml")
+    assert data_docs.dataset_has_personal(real, "aduan")
+    assert not data_docs.dataset_has_personal(real, "fasilitas_kesehatan")
+    assert data_docs.dataset_has_personal(real, "no_such_dataset")
 
 
 def test_save_result_skips_an_empty_result_and_never_raises(tmp_path: Path) -> None:
@@ -233,8 +290,9 @@ def test_failing_expectations_appear_with_their_columns(built: dict) -> None:
     # status (critical) failed: the value set and the masked example are shown.
     assert "status" in text and "menunggu" in text
     assert "1 unexpected values found" in text
-    assert "hubungi 0812" in text                          # redacted, still recognisable
-    # nik_pelapor (personal data) failed: its examples are masked whole.
+    # aduan has personal-data columns: the sampled value (a pasted phone number, e-mail
+    # and NIK) is not shown at all, only the rule and the counts.
+    assert "hubungi" not in text and "example.com" not in text
     assert "nik_pelapor" in text and data_docs.MASK in text
 
 
@@ -306,7 +364,7 @@ def test_rebuild_swaps_atomically_and_keeps_old_docs_on_failure(
     # A build that fails its personal-data check publishes nothing and leaves the docs.
     _save(settings, env["verdicts"]["good"], status="accepted", submission="e3" * 16,
           received=dt.datetime(2024, 6, 1, tzinfo=dt.UTC), file_name="aduan_2024-05.csv")
-    finding = pii.Finding("index.html", "page", "nik", 1, "3671************")
+    finding = pii.Finding("index.html", "page", "nik", 1, "3671**********01")
     monkeypatch.setattr(data_docs, "scan_for_personal_data", lambda root: [finding])
     with pytest.raises(data_docs.DataDocsError, match="personal data"):
         data_docs.build(settings)
@@ -375,3 +433,103 @@ def test_personal_data_patterns_tell_decimals_from_numbers(text: str, kinds: set
     found = pii.scan_relation(con, f"(select {pii._sql_literal(text)} as page)",
                               {"page": "text"}, "page")
     assert {f.kind for f in found} == kinds
+
+
+# --- a dataset without personal-data columns, with hostile names and values ----------------
+
+XSS_FILE = "<img src=x onerror=alert(8)>.csv"
+XSS_VALUE = "<script>alert(1)</script>"
+XSS_FEED = "<b onmouseover=alert(7)>kota-x</b>.fasilitas_kesehatan"
+FASKES_SUITE = """
+dataset: fasilitas_kesehatan
+description: jenis_fasilitas only
+expectations:
+  - expect: expect_column_values_to_be_in_set
+    kwargs: {column: jenis_fasilitas, value_set: [puskesmas, klinik pratama]}
+    severity: critical
+"""
+
+
+@pytest.fixture(scope="module")
+def faskes_built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Data Docs of a fasilitas_kesehatan batch (no personal-data column) whose file name,
+    feed id and failing values carry markup, a phone number, a NIK and a name."""
+    base = tmp_path_factory.mktemp("data-docs-faskes")
+    suites = base / "expectations"
+    suites.mkdir()
+    (suites / "fasilitas_kesehatan.yml").write_text(FASKES_SUITE, encoding="utf-8")
+    database = base / "warehouse.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute("create table batch (kode_fasilitas varchar, jenis_fasilitas varchar)")
+    con.executemany("insert into batch values (?, ?)", [
+        ("P1", "puskesmas"), ("P2", XSS_VALUE), ("P3", f"klinik, hubungi {PHONE}"),
+        ("P4", "NIK 3671 0963 0261 7803"), ("P5", "a & b"),
+    ])
+    con.close()
+    verdict = validate_table(database, "batch", "fasilitas_kesehatan",
+                             expectations_dir=suites)
+    assert not verdict.accepted
+    settings = Settings(home=base / "home", feeds_file=ROOT / "data" / "feeds.yml")
+    data_docs.save_result(settings, submission_id="c3" * 16, feed_id=XSS_FEED,
+                          regency="36.71", dataset="fasilitas_kesehatan", file_name=XSS_FILE,
+                          status="quarantined", received_at=dt.datetime(2024, 4, 1,
+                                                                        tzinfo=dt.UTC),
+                          verdict=verdict)
+    docs = data_docs.build(settings)
+    return {"docs": docs, "texts": _texts(docs), "settings": settings}
+
+
+def test_markup_from_file_names_feeds_and_values_is_escaped(faskes_built: dict) -> None:
+    """A landing file named `<img src=x onerror=alert(8)>.csv` and a submitted value
+    `<script>alert(1)</script>` appear in the pages only escaped: no element, no script
+    from data, in the breadcrumb, the index table (filled through innerHTML) or a cell."""
+    texts = {n: t for n, t in faskes_built["texts"].items() if n.endswith(".html")}
+    page = next(t for n, t in texts.items() if n.startswith("validations/"))
+    for name, text in texts.items():
+        lowered = text.lower()
+        assert "<img src=x" not in lowered, name
+        assert "<script>alert" not in lowered, name
+        assert "<b onmouseover" not in lowered, name
+        # the escaped text is not unescaped by a second layer either (JSON in scripts)
+        assert "\\u003cimg" not in lowered and "\\u003cscript" not in lowered, name
+    index = texts["index.html"]
+    assert "&lt;img src=x onerror=alert(8)&gt;.csv" in index       # shown, as text
+    assert "&lt;img src=x onerror=alert(8)&gt;.csv" in page         # breadcrumb / header
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page          # the sampled value
+    assert "a &amp; b" in page and "a &amp;amp; b" not in page      # escaped once
+
+
+def test_samples_of_a_dataset_without_personal_columns_are_masked(faskes_built: dict
+                                                                   ) -> None:
+    page = next(t for n, t in faskes_built["texts"].items() if n.startswith("validations/"))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "klinik, hubungi 0812-****-**90" in text                 # readable, masked
+    assert "NIK 3671 **** **** **03" in text
+    for secret in (PHONE, "3456-7890", "0963 0261 7803"):
+        assert secret not in page
+    stored = _texts(data_docs.store_dir(faskes_built["settings"]))
+    assert len(stored) == 1
+    (doc,) = [json.loads(t) for t in stored.values()]
+    assert doc["file_name"] == XSS_FILE          # stored plain: escaped when rendered
+    assert PHONE not in json.dumps(doc) and "0261 7803" not in json.dumps(doc)
+    assert data_docs.scan_for_personal_data(faskes_built["docs"]) == []
+
+
+def test_results_stored_by_an_older_version_are_masked_again(env: dict, tmp_path: Path
+                                                             ) -> None:
+    """A result kept before today's rules (here: not masked at all) is masked again when
+    the pages are built: no sampled value of a personal dataset reaches them."""
+    settings = Settings(home=tmp_path / "home", feeds_file=ROOT / "data" / "feeds.yml")
+    folder = data_docs.store_dir(settings) / "aduan" / FEED
+    folder.mkdir(parents=True)
+    doc = {"submission_id": "e4" * 16, "feed_id": FEED, "regency": "36.71",
+           "dataset": "aduan", "file_name": f"aduan {NIK}.csv", "status": "quarantined",
+           "received_at": "2024-04-01T00:00:00+00:00",
+           "validated_at": "2024-04-01T00:00:00+00:00",
+           "gx_result": env["verdicts"]["bad"].gx_result}
+    name = "20240401T000000000000Z__20240401T000000000000Z__quarantined__e4.json"
+    (folder / name).write_text(json.dumps(doc, default=str), encoding="utf-8")
+    docs = data_docs.build(settings)
+    for page, text in _texts(docs).items():
+        for secret in (*SECRETS, "hubungi"):
+            assert secret not in text, f"{secret!r} in {page}"
