@@ -8,7 +8,8 @@ Passwords are never stored: Streamlit secrets hold PBKDF2-SHA256 hashes, e.g. in
 
 Create a hash with ``satudata hash-password`` (which calls :func:`hash_password`).
 There is no default user and no default password: without ``[officials.users]`` the
-view explains how to configure one and shows nothing else.
+view shows only a notice to contact the walidata (the set-up is in the README, and
+entries that are not valid hashes are named in the server's log, not on the page).
 
 :func:`hash_password` and :func:`verify_password` use the standard library only; the
 Streamlit form is in :func:`login_form` (Streamlit is imported there, so the CLI can

@@ -1,4 +1,4 @@
-"""Cached reads of the site folder for the Streamlit app.
+"""Cached reads of the site folder (and, for the officials' view, the internal tree).
 
 Every cached function takes the file's signature ``(mtime_ns, size)`` as an argument, so
 a file the publisher replaced (atomically) is read again on the next rerun while an
@@ -41,15 +41,23 @@ def _json(path: str, signature: Signature) -> Any:
 
 
 def json_file(path: Path | None) -> Any:
-    """A published JSON file (meta/*.json, datapackage.json...), or ``None``."""
+    """A JSON file (datapackage.json, quality/summary.json...), or ``None``."""
     signature = sr.file_signature(path)
     if path is None or signature is None:
         return None
     return _json(str(path), signature)
 
 
-def meta(site: Path, name: str) -> dict[str, Any] | None:
-    doc = json_file(sr.meta_path(site, name))
+def quality_summary(site: Path) -> dict[str, Any] | None:
+    """The public quality summary (``site/quality/summary.json``)."""
+    doc = json_file(sr.quality_summary_path(site))
+    return doc if isinstance(doc, dict) else None
+
+
+def internal(internal_dir: Path, name: str) -> dict[str, Any] | None:
+    """An internal status file (``internal/meta/<name>.json``): call only for a logged-in
+    official (app/officials.py); it is read here, on the server, never linked."""
+    doc = json_file(sr.internal_path(internal_dir, name))
     return doc if isinstance(doc, dict) else None
 
 

@@ -318,7 +318,7 @@ def render_home(site: Path, catalog: dict[str, Any] | None) -> None:
         st.info(t("nothing_published"), icon=":material/inventory_2:")
         return
 
-    quality = cache.meta(site, "quality")
+    quality = cache.quality_summary(site)
     query = st.text_input(
         t("search_label"),
         key=SEARCH_KEY,
@@ -848,13 +848,50 @@ def data_dictionary(ds: dict[str, Any]) -> None:
     st.table(table, hide_index=True)
 
 
+def rule_text(failure: dict[str, Any]) -> str:
+    """A failed rule in words, in the page's language: the suite's own description for a
+    query rule, else the rule type's translation (with its range when it has one), else
+    the rule type as GX names it."""
+    expectation = str(failure.get("expectation") or "")
+    if expectation.startswith("unexpected_rows") and failure.get("description"):
+        return md(failure["description"])
+    kwargs = failure.get("kwargs") or {}
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    plain = (low is None or isinstance(low, int | float)) and (
+        high is None or isinstance(high, int | float))
+    if expectation.endswith("_to_be_between") and plain and (low is not None
+                                                            or high is not None):
+        what = t("rule_what_rows") if "table_row_count" in expectation else t(
+            "rule_what_values")
+        if low is not None and high is not None:
+            return t("rule_between", what=what, low=fmt_num(low), high=fmt_num(high))
+        if low is not None:
+            return t("rule_at_least", what=what, low=fmt_num(low))
+        return t("rule_at_most", what=what, high=fmt_num(high))
+    key = f"rule_{expectation}"
+    if has(key):
+        return t(key)
+    return md(failure.get("description") or expectation or "—")
+
+
+def examples_text(examples: Any, limit: int = 5) -> str:
+    """Failing examples as the summary publishes them (masked values, or row positions
+    for a dataset with personal data), as code; "" when there are none to show."""
+    shown = []
+    for value in (examples if isinstance(examples, list) else [])[:limit]:
+        if value is None:
+            continue   # an empty value: the rule's text already says so
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        shown.append(code(value))
+    return t("quality_examples", values=", ".join(shown)) if shown else ""
+
+
 def quality_section(site: Path, ds: dict[str, Any]) -> None:
-    quality = cache.meta(site, "quality")
-    feeds = cache.meta(site, "feeds")
-    known = set(((quality or {}).get("datasets") or {}).keys())
-    known |= {f.get("dataset") for f in (feeds or {}).get("feeds") or [] if isinstance(f, dict)}
+    summary = cache.quality_summary(site)
+    known = set(((summary or {}).get("datasets") or {}).keys())
     sources = sr.source_datasets(ds, known)
-    result = sr.quality_for(quality, sources)
+    result = sr.quality_for(summary, sources)
     if not result["found"]:
         st.caption(t("quality_none"))
     else:
@@ -863,11 +900,9 @@ def quality_section(site: Path, ds: dict[str, Any]) -> None:
                       else "—", border=True)
             st.metric(t("quality_evaluated"), fmt_num(result["evaluated"]), border=True)
             st.metric(t("quality_failures"), fmt_num(len(result["failures"])), border=True)
-        st.caption(t("quality_explained", when=sr.format_time((quality or {}).get(
+        st.caption(t("quality_explained", when=sr.format_time((summary or {}).get(
             "generated_at"))))
         if result["failures"]:
-            names = {f.get("regency"): f.get("nama_wilayah") for f in (feeds or {}).get(
-                "feeds") or [] if isinstance(f, dict)}
             lines = []
             for f in result["failures"][:100]:
                 severity = f.get("severity")
@@ -876,16 +911,16 @@ def quality_section(site: Path, ds: dict[str, Any]) -> None:
                     ":orange[:material/warning:]")
                 where = " · ".join(
                     x for x in (
-                        f"**{md(names.get(f.get('regency')) or f.get('regency') or '—')}**",
-                        code(f.get("file_name")) if f.get("file_name") else "",
+                        f"**{md(f.get('nama_wilayah') or f.get('regency') or '—')}**",
                         code(f.get("column")) if f.get("column") else "",
                         md(label or ""),
                         t("rows_short", rows=fmt_num(f.get("unexpected_count")))
                         if f.get("unexpected_count") is not None else "",
                     ) if x
                 )
-                message = md(f.get("message") or f.get("expectation") or "")
-                lines.append(f"- {icon} {where}  \n  {message}")
+                shown = examples_text(f.get("examples"))
+                lines.append(f"- {icon} {where}  \n  {rule_text(f)}"
+                             + (f" ({shown})" if shown else ""))
             st.markdown("\n".join(lines))
         else:
             st.success(t("quality_all_passed"), icon=":material/check_circle:")
@@ -895,7 +930,7 @@ def quality_section(site: Path, ds: dict[str, Any]) -> None:
 
     st.markdown(f"**{t('lineage')}**")
     model = ds.get("model")
-    feed_rows = sr.feeds_for(feeds, sources)
+    feed_rows = sr.feeds_for(summary, sources)
     chain = [t("lineage_feeds", n=len(feed_rows)) if feed_rows else t("lineage_regencies")]
     chain += [f"`raw.{s}`" for s in sources] or []
     chain += [f"`stg_{s}`" for s in sources]
@@ -913,8 +948,6 @@ def quality_section(site: Path, ds: dict[str, Any]) -> None:
                 t("region"): [f.get("nama_wilayah") or f.get("regency") for f in feed_rows],
                 t("channel"): [f.get("channel") for f in feed_rows],
                 t("last_period"): [f.get("last_accepted_period") or "—" for f in feed_rows],
-                t("last_accepted"): [sr.format_time(f.get("last_accepted_at"))
-                                     for f in feed_rows],
             }
         )
         st.dataframe(table, hide_index=True, width="stretch")

@@ -300,6 +300,48 @@ STRINGS: dict[str, dict[str, str]] = {
     "q_severity": {"id": "Tingkat", "en": "Severity"},
     "q_rows": {"id": "Baris", "en": "Rows"},
     "q_message": {"id": "Keterangan", "en": "Message"},
+    # A failed quality rule in words (public quality tab; app/catalogue.py rule_text).
+    "rule_expect_column_values_to_not_be_null": {
+        "id": "nilai tidak boleh kosong",
+        "en": "values must not be empty",
+    },
+    "rule_expect_column_values_to_be_in_set": {
+        "id": "nilai harus salah satu dari nilai yang diizinkan",
+        "en": "values must be one of the allowed values",
+    },
+    "rule_expect_column_values_to_be_between": {
+        "id": "nilai harus berada dalam rentang yang diizinkan",
+        "en": "values must lie in the allowed range",
+    },
+    "rule_expect_column_values_to_be_unique": {
+        "id": "nilai harus unik",
+        "en": "values must be unique",
+    },
+    "rule_expect_column_values_to_match_regex": {
+        "id": "nilai harus sesuai format yang ditentukan",
+        "en": "values must have the required format",
+    },
+    "rule_expect_compound_columns_to_be_unique": {
+        "id": "setiap kombinasi nilai hanya boleh muncul sekali",
+        "en": "each combination of values must occur only once",
+    },
+    "rule_expect_table_columns_to_match_set": {
+        "id": "berkas harus memuat kolom yang ditentukan",
+        "en": "the file must have the required columns",
+    },
+    "rule_expect_table_row_count_to_be_between": {
+        "id": "jumlah baris harus berada dalam rentang yang diizinkan",
+        "en": "the row count must lie in the allowed range",
+    },
+    "quality_examples": {"id": "contoh: {values}", "en": "e.g. {values}"},
+    "rule_what_values": {"id": "nilai", "en": "values"},
+    "rule_what_rows": {"id": "jumlah baris", "en": "the row count"},
+    "rule_between": {
+        "id": "{what} harus antara {low} dan {high}",
+        "en": "{what} must be between {low} and {high}",
+    },
+    "rule_at_least": {"id": "{what} minimal {low}", "en": "{what} must be at least {low}"},
+    "rule_at_most": {"id": "{what} maksimal {high}", "en": "{what} must be at most {high}"},
     "severity_critical": {"id": "kritis", "en": "critical"},
     "severity_warning": {"id": "peringatan", "en": "warning"},
     "lineage": {"id": "Asal data (lineage)", "en": "Lineage"},
@@ -420,20 +462,10 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- officials' view -------------------------------------------------------------------
     "officials_title": {"id": "Dasbor pejabat", "en": "Officials' dashboard"},
     "officials_no_users": {
-        "id": "Belum ada akun pejabat yang dikonfigurasi, jadi dasbor ini terkunci.",
-        "en": "No official account is configured, so this dashboard is locked.",
-    },
-    "officials_howto": {
-        "id": "Buat hash kata sandi dengan `satudata hash-password`, lalu tuliskan ke "
-        "`.streamlit/secrets.toml` di folder tempat `satudata serve` dijalankan (tidak ada "
-        "kata sandi bawaan):",
-        "en": "Create a password hash with `satudata hash-password`, then add it to "
-        "`.streamlit/secrets.toml` in the folder where `satudata serve` runs (there is no "
-        "default password):",
-    },
-    "officials_bad_entries": {
-        "id": "Entri berikut bukan hash yang sah dan diabaikan: {users}.",
-        "en": "These entries are not valid hashes and are ignored: {users}.",
+        "id": "Dasbor ini belum dibuka. Hubungi walidata Satu Data Banten untuk "
+        "mendapatkan akses.",
+        "en": "This dashboard is not open yet. Contact the walidata (data steward) of Satu "
+        "Data Banten for access.",
     },
     "officials_login_needed": {
         "id": "Dasbor ini hanya untuk pejabat dan walidata. Silakan masuk.",
@@ -458,8 +490,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "tab_runs": {"id": "Proses pipeline", "en": "Pipeline runs"},
     "scoreboard": {"id": "Papan kiriman", "en": "Submission scoreboard"},
     "scoreboard_none": {
-        "id": "Status kiriman (meta/feeds.json) belum diterbitkan.",
-        "en": "The submission status (meta/feeds.json) is not published yet.",
+        "id": "Status kiriman belum tersedia: pipeline belum pernah dijalankan.",
+        "en": "No submission status yet: the pipeline has not run.",
     },
     "scoreboard_legend": {
         "id": "Isi sel = periode terakhir yang diterima. Hijau: tepat waktu · oranye: "
@@ -503,8 +535,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "source_aduan": {"id": "Aduan", "en": "Complaints"},
     "source_fasilitas_kesehatan": {"id": "Fasilitas kesehatan", "en": "Health facilities"},
     "runs_none": {
-        "id": "Riwayat proses (meta/runs.json) belum diterbitkan.",
-        "en": "The run history (meta/runs.json) is not published yet.",
+        "id": "Riwayat proses belum tersedia: pipeline belum pernah dijalankan.",
+        "en": "No run history yet: the pipeline has not run.",
     },
     "run_last": {"id": "Proses terakhir", "en": "Last run"},
     "run_started": {"id": "Mulai", "en": "Started"},

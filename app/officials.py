@@ -1,13 +1,20 @@
 """The officials' view (``?page=officials``): behind a login (see ``app/auth.py``).
 
-After login: the submission scoreboard (regency x dataset) from ``meta/feeds.json`` and
-``meta/submissions.json``, the recent pipeline runs (``meta/runs.json``) and a province
-overview (population, complaints per 10,000 residents, service-level share) computed with
-DuckDB from the published Parquet files. Nothing of it is read or rendered before login.
+Before login the public sees the page title and the login form, or, with no account
+configured, a short notice to contact the walidata: no set-up instructions, paths or
+user names (those are in the README and the server's log).
+
+After login: the submission scoreboard (regency x dataset) from ``feeds.json`` and
+``submissions.json``, the recent pipeline runs (``runs.json``), all in the internal tree
+(``$SATUDATA_INTERNAL/meta/``, never served over HTTP, read here on the server), and a
+province overview (population, complaints per 10,000 residents, service-level share)
+computed with DuckDB from the published Parquet files. Nothing of it is read or rendered
+before login.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -37,24 +44,28 @@ STATUS_STYLES = {
 }
 QUARANTINE_LIST = 50
 OVERVIEW_METRIC_KEY = "overview_metric"
+log = logging.getLogger(__name__)
+_WARNED: set[tuple[str, ...]] = set()
+
+
+def _log_invalid_entries() -> None:
+    """Tell the operator (server log, once per set of names) which secrets entries are
+    ignored: the page itself says nothing about the configuration to the public."""
+    bad = tuple(auth.invalid_entries())
+    if bad and bad not in _WARNED:
+        _WARNED.add(bad)
+        log.warning("officials' view: [officials.users] entries %s are not PBKDF2 hashes "
+                    "and are ignored (create one with `satudata hash-password`)",
+                    ", ".join(bad))
 
 
 def render(site: Path, catalog: dict[str, Any] | None) -> None:
+    """The officials' page: the login (or the notice), and after login the dashboard."""
     st.title(t("officials_title"), anchor=False)
+    _log_invalid_entries()
     users = auth.configured_users()
     if not users:
-        st.warning(t("officials_no_users"), icon=":material/key_off:")
-        st.markdown(t("officials_howto"))
-        st.code(
-            "satudata hash-password\n"
-            "# .streamlit/secrets.toml (in the folder where `satudata serve` runs)\n"
-            "[officials.users]\n"
-            'walidata = "pbkdf2_sha256$600000$...$..."',
-            language="toml",
-        )
-        bad = auth.invalid_entries()
-        if bad:
-            st.error(t("officials_bad_entries", users=", ".join(bad)))
+        st.info(t("officials_no_users"), icon=":material/lock:")
         return
     user = auth.current_user(users)
     if user is None:
@@ -77,13 +88,14 @@ def render(site: Path, catalog: dict[str, Any] | None) -> None:
         st.space("stretch")
         st.button(t("logout"), key="logout", on_click=auth.logout, icon=":material/logout:")
 
+    internal = sr.internal_dir()   # only now, for a logged-in official
     overview, scoreboard_tab, runs_tab = st.tabs(
         [t("tab_overview"), t("tab_scoreboard"), t("tab_runs")]
     )
     with scoreboard_tab:
-        scoreboard(site, catalog)
+        scoreboard(site, internal)
     with runs_tab:
-        recent_runs(site)
+        recent_runs(internal)
     with overview:
         try:
             province_overview(site, catalog)
@@ -112,8 +124,10 @@ def quality_text(q: Any) -> str:
              failed=fmt_num(q.get("failed", 0)), warnings=fmt_num(q.get("warnings", 0)))
 
 
-def scoreboard(site: Path, catalog: dict[str, Any] | None) -> None:
-    feeds_doc = cache.meta(site, "feeds")
+def scoreboard(site: Path, internal: Path) -> None:
+    """Timeliness per regency x dataset, details per feed and the quarantined files with
+    their reasons, from the internal tree; `site` only for the Data Docs link."""
+    feeds_doc = cache.internal(internal, "feeds")
     feeds = [f for f in (feeds_doc or {}).get("feeds") or [] if isinstance(f, dict)]
     if not feeds:
         st.info(t("scoreboard_none"), icon=":material/hourglass_empty:")
@@ -183,7 +197,7 @@ def scoreboard(site: Path, catalog: dict[str, Any] | None) -> None:
     data_docs = sr.data_docs_url(site)
     if data_docs:
         st.markdown(t("officials_data_docs", url=data_docs))
-    subs_doc = cache.meta(site, "submissions")
+    subs_doc = cache.internal(internal, "submissions")
     rows = [s for s in (subs_doc or {}).get("submissions") or []
             if isinstance(s, dict) and s.get("status") == "quarantined"]
     if not rows:
@@ -208,8 +222,9 @@ def scoreboard(site: Path, catalog: dict[str, Any] | None) -> None:
 # --- runs -------------------------------------------------------------------------------
 
 
-def recent_runs(site: Path) -> None:
-    doc = cache.meta(site, "runs")
+def recent_runs(internal: Path) -> None:
+    """The newest pipeline runs, from the internal tree."""
+    doc = cache.internal(internal, "runs")
     runs = [r for r in (doc or {}).get("runs") or [] if isinstance(r, dict)]
     if not runs:
         st.info(t("runs_none"), icon=":material/hourglass_empty:")

@@ -1,6 +1,6 @@
-"""Read-only access to the published site folder (no Streamlit in here).
+"""Read-only access to the published site folder and the internal tree (no Streamlit).
 
-The catalogue app only ever reads what the pipeline published into the site folder::
+The public catalogue reads only what the pipeline published into the site folder::
 
     site/catalog.json                       the index of datasets and their versions
     site/data.json                          DCAT-US 1.1 (for harvesters; only linked)
@@ -8,10 +8,15 @@ The catalogue app only ever reads what the pipeline published into the site fold
                                             release.json, SHA256SUMS
     site/datasets/<slug>/latest -> <version>
     site/downloads/satudata-banten-latest.zip
-    site/meta/feeds.json|submissions.json|quality.json|runs.json   (flows/status.py)
+    site/quality/summary.json      per dataset: rules, pass/fail per feed (flows/status.py)
     site/reference/batas_kabupaten_kota.geojson                    regency boundaries
     site/dbt-docs/index.html                                      lineage documentation
     site/quality/data-docs/index.html    Great Expectations Data Docs (flows/data_docs.py)
+
+The officials' view (after login only) also reads the internal tree, which lies beside
+the site folder and is never served over HTTP::
+
+    internal/meta/feeds.json|submissions.json|runs.json|quality.json   (flows/status.py)
 
 It never opens the pipeline's DuckDB warehouse. Every file above is replaced atomically
 by the publisher, so a reader sees either the old or the new file, never half of one.
@@ -43,7 +48,8 @@ GEOJSON = "reference/batas_kabupaten_kota.geojson"
 DBT_DOCS = "dbt-docs/index.html"
 DATA_DOCS = "quality/data-docs/index.html"
 DBT_PROJECT = "satudata_banten"
-META_FILES = ("feeds", "submissions", "quality", "runs")
+QUALITY_SUMMARY = "quality/summary.json"
+INTERNAL_FILES = ("feeds", "submissions", "quality", "runs")   # internal/meta/<name>.json
 PREVIEW_ROWS = 100
 PAGE_SIZE = 50
 POINT_LIMIT = 5000
@@ -103,12 +109,36 @@ def site_dir() -> Path:
     return Path.cwd() / "var" / "site"
 
 
+def internal_dir() -> Path:
+    """The internal tree (officials and operators only): ``$SATUDATA_INTERNAL`` (set by
+    ``satudata serve``), else ``internal`` beside an explicit ``$SATUDATA_SITE``, else
+    ``$SATUDATA_HOME/internal``, else ``./var/internal``. Beside the site folder, as
+    flows/settings.py lays them out, so it is never under the served folder."""
+    explicit = os.environ.get("SATUDATA_INTERNAL", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    site = os.environ.get("SATUDATA_SITE", "").strip()
+    if site:
+        return Path(site).expanduser().parent / "internal"
+    home = os.environ.get("SATUDATA_HOME", "").strip()
+    if home:
+        return Path(home).expanduser() / "internal"
+    return Path.cwd() / "var" / "internal"
+
+
 def catalog_path(site: Path) -> Path:
     return site / CATALOG_NAME
 
 
-def meta_path(site: Path, name: str) -> Path:
-    return site / "meta" / f"{name}.json"
+def internal_path(internal: Path, name: str) -> Path:
+    """``internal/meta/<name>.json``, one of :data:`INTERNAL_FILES`."""
+    if name not in INTERNAL_FILES:
+        raise ValueError(f"not an internal status file: {name!r}")
+    return internal / "meta" / f"{name}.json"
+
+
+def quality_summary_path(site: Path) -> Path:
+    return site / QUALITY_SUMMARY
 
 
 def file_signature(path: Path | None) -> tuple[int, int] | None:
@@ -318,9 +348,13 @@ def source_datasets(ds: dict[str, Any], known: Iterable[str] = ()) -> list[str]:
     return sorted(guesses, key=len, reverse=True)[:1]
 
 
-def quality_for(quality: dict[str, Any] | None, sources: Sequence[str]) -> dict[str, Any]:
-    """Score (mean over the sources that have one) and failures of ``sources``."""
-    per_dataset = (quality or {}).get("datasets") or {}
+def quality_for(summary: dict[str, Any] | None, sources: Sequence[str]) -> dict[str, Any]:
+    """Score (mean over the sources that have one), checks run and failures of
+    ``sources`` from the public quality summary (``site/quality/summary.json``). A failure
+    is ``{dataset, regency, nama_wilayah, expectation, column, severity,
+    unexpected_count, description, kwargs, examples}``: the rule, how many rows failed
+    it and the examples the summary publishes (masked, or row positions only)."""
+    per_dataset = (summary or {}).get("datasets") or {}
     scores, failures, evaluated = [], [], 0
     found = False
     for name in sources:
@@ -331,9 +365,27 @@ def quality_for(quality: dict[str, Any] | None, sources: Sequence[str]) -> dict[
         if isinstance(block.get("score"), int | float):
             scores.append(float(block["score"]))
         evaluated += int(block.get("expectations_evaluated") or 0)
-        for failure in block.get("failures") or []:
-            if isinstance(failure, dict):
-                failures.append({"dataset": name, **failure})
+        suite = [r for r in block.get("rules") or [] if isinstance(r, dict)]
+        rules = {r.get("index"): r for r in suite}
+        for feed in block.get("regencies") or []:
+            if not isinstance(feed, dict):
+                continue
+            for check in feed.get("results") or []:
+                if not isinstance(check, dict) or check.get("success") is not False:
+                    continue
+                rule = rules.get(check.get("rule")) if check.get("rule") is not None else None
+                failures.append({
+                    "dataset": name,
+                    "regency": feed.get("regency"),
+                    "nama_wilayah": feed.get("nama_wilayah"),
+                    "expectation": check.get("expectation"),
+                    "column": check.get("column"),
+                    "severity": check.get("severity"),
+                    "unexpected_count": check.get("unexpected_count"),
+                    "description": (rule or {}).get("description"),
+                    "kwargs": (rule or {}).get("kwargs") or {},
+                    "examples": check.get("examples") or [],
+                })
     return {
         "found": found,
         "score": round(sum(scores) / len(scores), 1) if scores else None,
@@ -342,15 +394,22 @@ def quality_for(quality: dict[str, Any] | None, sources: Sequence[str]) -> dict[
     }
 
 
-def feeds_for(feeds: dict[str, Any] | None, sources: Sequence[str]) -> list[dict[str, Any]]:
-    rows = (feeds or {}).get("feeds") or []
-    return [f for f in rows if isinstance(f, dict) and f.get("dataset") in set(sources)]
+def feeds_for(summary: dict[str, Any] | None, sources: Sequence[str]) -> list[dict[str, Any]]:
+    """The feeds (one per regency, from the registry) each source dataset is built from,
+    as the public quality summary lists them: feed id, regency, channel, last period."""
+    per_dataset = (summary or {}).get("datasets") or {}
+    rows = []
+    for name in sources:
+        block = per_dataset.get(name)
+        if isinstance(block, dict):
+            rows += [f for f in block.get("regencies") or [] if isinstance(f, dict)]
+    return rows
 
 
-def completeness(ds: dict[str, Any], quality: dict[str, Any] | None) -> tuple[float, int]:
+def completeness(ds: dict[str, Any], summary: dict[str, Any] | None) -> tuple[float, int]:
     """Sort key for "most complete": quality score (-1 when unknown), then row count."""
-    known = ((quality or {}).get("datasets") or {}).keys()
-    score = quality_for(quality, source_datasets(ds, known))["score"]
+    known = ((summary or {}).get("datasets") or {}).keys()
+    score = quality_for(summary, source_datasets(ds, known))["score"]
     rows = ds.get("row_count") if isinstance(ds.get("row_count"), int) else 0
     return (score if score is not None else -1.0, rows)
 

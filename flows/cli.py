@@ -150,7 +150,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def link_static(settings: Settings) -> Path:
-    """Serve `site/` at /app/static/ (Streamlit serves `static/` beside the main script)."""
+    """Serve `site/` at /app/static/ (Streamlit serves `static/` beside the main script).
+    Only `site/`: the internal tree beside it is read by the app, never linked here."""
     settings.site_dir.mkdir(parents=True, exist_ok=True)
     static = APP.parent / "static"
     if static.is_symlink() or not static.exists():
@@ -180,6 +181,13 @@ def cmd_serve(extra: list[str]) -> int:
     settings = Settings.from_env()
     link_static(settings)
     os.environ["SATUDATA_SITE"] = str(settings.site_dir)
+    # The officials' view reads the internal tree on the server, after login.
+    os.environ["SATUDATA_INTERNAL"] = str(settings.internal_dir)
+    if (settings.site_dir / "meta").exists():
+        # Older versions published the officials' files there; the next run removes it.
+        print(f"warning: {settings.site_dir / 'meta'} holds officials' status files "
+              "published by an older version and is served to anyone: run `satudata run` "
+              "(which removes it) or delete it", file=sys.stderr, flush=True)
     from streamlit.web import cli as stcli
 
     from flows import static_files

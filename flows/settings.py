@@ -1,7 +1,8 @@
 """Where the project and its state live.
 
 All generated state sits under `$SATUDATA_HOME` (default `./var`): the warehouse, raw
-snapshots, quarantine, dbt's target folder and `site/`, everything published.
+snapshots, quarantine, dbt's target folder, `site/` (everything published, served to
+anyone) and `internal/` (what only officials and operators may read, never served).
 """
 
 from __future__ import annotations
@@ -39,8 +40,20 @@ class Settings:
 
     @property
     def site_dir(self) -> Path:
-        """Everything published; the catalogue reads only this."""
+        """Everything published, served to anyone at /app/static/."""
         return self.home / "site"
+
+    @property
+    def internal_dir(self) -> Path:
+        """What the pipeline writes for officials and operators only (submissions, runs,
+        feed status, per-submission quality results): beside `site/`, never inside it,
+        so the static route cannot serve it. The officials' view reads it after login."""
+        return self.home / "internal"
+
+    @property
+    def internal_meta_dir(self) -> Path:
+        """`internal/meta/`: feeds.json, submissions.json, runs.json, quality.json."""
+        return self.internal_dir / "meta"
 
     @property
     def dbt_target_dir(self) -> Path:

@@ -12,6 +12,14 @@ release was published).
 checks, same headers) by one that opens the file first and takes its length, dates and
 body from that one open file: a request gets either the old file or the new one, whole.
 Range requests keep working (Starlette's own handling, on the opened file).
+
+The same handler refuses what must never be served, each with a plain 404 (the answer
+for a missing file, so a refusal tells nothing about what exists): any path with a
+segment starting with "." (the publisher's temporary files, `.git`, a stray `.env`),
+asked for or reached through a symlink, and any path that resolves outside the site
+folder, symlinks included (the internal tree `$SATUDATA_HOME/internal/` lies beside
+`site/`). Streamlit's path-security middleware answers 400 to a path with `..` before
+any route sees it; under the static route it answers 404 as well (`PathSecurity`).
 """
 
 from __future__ import annotations
@@ -65,18 +73,34 @@ class OpenedFileResponse(FileResponse):
                 await file.aclose()
 
 
+def _not_found() -> HTTPException:
+    return HTTPException(status_code=404, detail="File not found")
+
+
+def is_hidden(relative_path: str) -> bool:
+    """Whether a path (relative to the site, "/" or "\\" separated) has a segment that
+    starts with "." (hidden files and folders, "." and "..")."""
+    return any(seg.startswith(".") for seg in relative_path.replace("\\", "/").split("/")
+               if seg)
+
+
 def open_static(root: str, relative_path: str, max_size: int) -> tuple[int, str]:
-    """Open `relative_path` under `root` for reading; (fd, resolved path). HTTP 400 for a
-    path that leaves `root`, 404 for a missing file, a folder or a file over `max_size`."""
+    """Open `relative_path` under `root` for reading; (fd, resolved path). HTTP 404 for a
+    hidden path (asked for or resolved), a path that resolves outside `root` (symlinks
+    included), a missing file, a folder or a file over `max_size`."""
     from streamlit.web.server.component_file_utils import build_safe_abspath
 
+    if is_hidden(relative_path):
+        raise _not_found()
     safe_path = build_safe_abspath(root, relative_path)
-    if safe_path is None:
-        raise HTTPException(status_code=400, detail="Bad Request")
+    # build_safe_abspath resolves symlinks: a link may lead outside `root` or to a
+    # hidden file inside it; both are refused like a file that does not exist.
+    if safe_path is None or is_hidden(os.path.relpath(safe_path, root)):
+        raise _not_found()
     try:
         fd = os.open(safe_path, os.O_RDONLY)
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        raise HTTPException(status_code=404, detail="File not found") from None
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+        raise _not_found() from None
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode) or info.st_size > max_size:
         os.close(fd)
@@ -98,7 +122,7 @@ def app_static_routes(main_script_path: str | None, base_url: str | None) -> lis
 
     async def endpoint(request: Request) -> Response:
         if not root:
-            raise HTTPException(status_code=404, detail="File not found")
+            raise _not_found()
         fd, path = await anyio.to_thread.run_sync(
             open_static, root, request.path_params.get("path", ""), MAX_APP_STATIC_FILE_SIZE)
         try:
@@ -115,8 +139,47 @@ def app_static_routes(main_script_path: str | None, base_url: str | None) -> lis
             for r in routes]
 
 
+def static_prefix() -> str:
+    """The URL path under which the site is served: `/app/static/` (after
+    `server.baseUrlPath` when one is set)."""
+    from streamlit import config
+    from streamlit.url_util import make_url_path
+    from streamlit.web.server.starlette.starlette_routes import BASE_ROUTE_APP_STATIC
+
+    return make_url_path(config.get_option("server.baseUrlPath") or "",
+                         BASE_ROUTE_APP_STATIC).rstrip("/") + "/"
+
+
+def path_security_middleware() -> type:
+    """Streamlit's `PathSecurityMiddleware`, answering 404 instead of 400 to an unsafe
+    path (`..`, absolute, UNC) under the static route: what is refused there looks like
+    what does not exist. Other paths get Streamlit's own answer."""
+    from streamlit.path_security import is_unsafe_path_pattern
+    from streamlit.web.server.starlette.starlette_path_security_middleware import (
+        PathSecurityMiddleware,
+    )
+
+    class PathSecurity(PathSecurityMiddleware):
+        def __init__(self, app) -> None:
+            super().__init__(app)
+            self._static = static_prefix()
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            path = scope.get("path", "") if scope["type"] == "http" else ""
+            if path.startswith(self._static):
+                relative = path[len(self._static):]
+                if relative.startswith(("/", "\\")) or is_unsafe_path_pattern(relative):
+                    await Response("File not found", status_code=404)(scope, receive, send)
+                    return
+            await super().__call__(scope, receive, send)
+
+    return PathSecurity
+
+
 def install() -> None:
-    """Make Streamlit's server (built after this call) use `app_static_routes`."""
+    """Make Streamlit's server (built after this call) use `app_static_routes` and
+    `path_security_middleware`."""
     from streamlit.web.server.starlette import starlette_app
 
     starlette_app.create_app_static_serving_routes = app_static_routes
+    starlette_app.PathSecurityMiddleware = path_security_middleware()

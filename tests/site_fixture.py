@@ -8,9 +8,14 @@
                                                 datapackage.json, release.json, SHA256SUMS
     site_dir/datasets/<slug>/latest -> <VERSION>
     site_dir/downloads/satudata-banten-latest.zip
-    site_dir/meta/feeds.json|submissions.json|quality.json|runs.json
+    site_dir/quality/summary.json               the public quality summary
     site_dir/reference/batas_kabupaten_kota.geojson   (8 squares around the real centroids)
     site_dir/dbt-docs/index.html
+
+and, beside it (``internal_dir``, default ``site_dir/../internal``, as flows/settings.py
+lays them out), the internal tree only the officials' view reads::
+
+    internal_dir/meta/feeds.json|submissions.json|quality.json|runs.json
 
 Datasets:
 - ``penduduk-kabupaten-kota``: the real semester II 2024 Dukcapil population of Banten's
@@ -20,7 +25,10 @@ Datasets:
 - ``fasilitas-kesehatan``: 16 synthetic facilities with coordinates;
 - with ``with_unpublished=True`` also a synthetic dataset that has no version yet.
 The officials' status files say: every feed on time except Kota Serang's complaints
-(late) and Kota Cilegon's facilities (never received, one file quarantined).
+(late) and Kota Cilegon's facilities (never received, one file quarantined). The public
+summary: the real suites' rules; every rule passed on every feed's latest submission
+but Kota Cilegon's population names (a warning, 1 row) and Kota Cilegon's facility
+latitudes (critical, 3 rows, the quarantined file).
 """
 
 from __future__ import annotations
@@ -366,8 +374,8 @@ QUARANTINE_REASON = (
 )
 
 
-def _write_meta(site_dir: Path) -> None:
-    meta = site_dir / "meta"
+def _write_internal(internal_dir: Path) -> None:
+    meta = internal_dir / "meta"
     meta.mkdir(parents=True, exist_ok=True)
     docs = {
         "feeds": {"generated_at": GENERATED_AT, "feeds": _feeds()},
@@ -463,6 +471,59 @@ def _write_meta(site_dir: Path) -> None:
         (meta / f"{name}.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
 
 
+# (regency, dataset) -> {(expectation, column): unexpected rows}: the rules that failed
+# on that feed's latest submission in the public summary.
+SUMMARY_FAILURES = {
+    ("36.72", "penduduk"): {("expect_column_values_to_not_be_null", "nama_wilayah"): 1},
+    ("36.72", "fasilitas_kesehatan"): {("expect_column_values_to_be_between", "lintang"): 3},
+}
+# The failing examples the summary publishes for them (flows.pii.public_examples).
+SUMMARY_EXAMPLES = {"nama_wilayah": [None], "lintang": [-8.25, 61.0]}
+
+
+def quality_summary() -> dict[str, Any]:
+    """`site/quality/summary.json` as flows/status.py writes it, for the fixture's feeds
+    and the real suites (expectations/*.yml): rule, pass/fail and counts only."""
+    from flows.status import SUMMARY_FORMAT, suite_rules
+
+    datasets: dict[str, Any] = {}
+    for dataset in ("penduduk", "aduan", "fasilitas_kesehatan"):
+        rules = suite_rules(dataset)
+        regencies, passed, evaluated = [], 0, 0
+        for feed in (f for f in _feeds() if f["dataset"] == dataset):
+            failing = SUMMARY_FAILURES.get((feed["regency"], dataset), {})
+            results = []
+            for rule in rules:
+                column = rule["column"] or (", ".join(rule["columns"]) if rule["columns"]
+                                            else None)
+                count = failing.get((rule["expectation"], column))
+                results.append({
+                    "rule": rule["index"], "expectation": rule["expectation"],
+                    "column": column, "severity": rule["severity"], "success": count is None,
+                    "unexpected_count": count if count is not None
+                    else (None if rule["expectation"].startswith("expect_table") else 0),
+                    "examples": [] if count is None else SUMMARY_EXAMPLES.get(column, []),
+                })
+            passed += sum(r["success"] for r in results)
+            evaluated += len(results)
+            regencies.append({
+                "regency": feed["regency"], "nama_wilayah": feed["nama_wilayah"],
+                "feed_id": feed["feed_id"], "channel": feed["channel"],
+                "last_accepted_period": feed["last_accepted_period"],
+                "passed": sum(r["success"] for r in results),
+                "failed": sum(not r["success"] and r["severity"] == "critical"
+                              for r in results),
+                "warnings": sum(not r["success"] and r["severity"] == "warning"
+                                for r in results),
+                "results": results,
+            })
+        datasets[dataset] = {
+            "suite": dataset, "score": round(100 * passed / evaluated, 1),
+            "expectations_evaluated": evaluated, "rules": rules, "regencies": regencies,
+        }
+    return {"format": SUMMARY_FORMAT, "generated_at": GENERATED_AT, "datasets": datasets}
+
+
 def _data_json(datasets: list[dict[str, Any]]) -> dict[str, Any]:
     base = "http://localhost:8501/app/static"
     return {
@@ -495,9 +556,13 @@ def _data_json(datasets: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def write_site(site_dir: Path, *, with_unpublished: bool = False) -> dict:
-    """Write the site folder and return the catalog dict that was written to catalog.json."""
+def write_site(site_dir: Path, *, with_unpublished: bool = False,
+               internal_dir: Path | None = None) -> dict:
+    """Write the site folder and the internal tree beside it (``internal_dir``, default
+    ``site_dir/../internal``); return the catalog dict written to catalog.json."""
     site_dir = Path(site_dir)
+    internal_dir = Path(internal_dir) if internal_dir is not None else (
+        site_dir.parent / "internal")
     for slug in (SLUG, COMPLAINTS_SLUG, FACILITIES_SLUG):
         (site_dir / "datasets" / slug / VERSION).mkdir(parents=True, exist_ok=True)
 
@@ -650,7 +715,8 @@ def write_site(site_dir: Path, *, with_unpublished: bool = False) -> dict:
             }
         )
 
-    # catalogue-wide files: bulk zip, data.json, status, boundaries, dbt docs
+    # catalogue-wide files: bulk zip, data.json, quality summary, boundaries, dbt docs;
+    # the officials' status files go to the internal tree
     zip_path = site_dir / "downloads" / "satudata-banten-latest.zip"
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -660,7 +726,10 @@ def write_site(site_dir: Path, *, with_unpublished: bool = False) -> dict:
     (site_dir / "data.json").write_text(
         json.dumps(_data_json(datasets), indent=2, ensure_ascii=False), encoding="utf-8"
     )
-    _write_meta(site_dir)
+    _write_internal(internal_dir)
+    summary = site_dir / "quality" / "summary.json"
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.write_text(json.dumps(quality_summary(), indent=2), encoding="utf-8")
     reference = site_dir / "reference"
     reference.mkdir(parents=True, exist_ok=True)
     (reference / "batas_kabupaten_kota.geojson").write_text(json.dumps(_geojson()),

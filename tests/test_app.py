@@ -57,6 +57,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     site_dir = tmp_path / "site"
     write_site(site_dir, with_unpublished=True)
     monkeypatch.setenv("SATUDATA_SITE", str(site_dir))
+    monkeypatch.delenv("SATUDATA_INTERNAL", raising=False)   # the tree beside the site
     monkeypatch.delenv("SATUDATA_BASE_URL", raising=False)
     return site_dir
 
@@ -146,7 +147,7 @@ def test_home_shows_newest_and_most_complete(site: Path) -> None:
     assert newest[0] == TITLE_ID  # updated 2026-11-28, then the complaints (11-27)
     assert newest[:3] == [TITLE_ID, COMPLAINTS_ID, FACILITIES_ID]
     top = [b.key for b in at.button if b.key and b.key.startswith("top:")]
-    # by quality score: aduan 100, penduduk 99.2, fasilitas_kesehatan 87.5
+    # by quality score: aduan 100, penduduk 99.2, fasilitas_kesehatan 98.4
     assert top == [f"top:{COMPLAINTS_SLUG}", f"top:{SLUG}", f"top:{FACILITIES_SLUG}"]
     assert "skor mutu 99,2" in text
     at.button(key=f"top:{FACILITIES_SLUG}").click()
@@ -696,16 +697,34 @@ def test_dataset_page_quality_and_lineage(site: Path) -> None:
     assert metrics["Pemeriksaan dijalankan"] == "120"
     assert metrics["Pemeriksaan gagal"] == "1"
     text = page_text(at)
-    assert "Kota Cilegon" in text and "values must not be empty" in text
+    # the failed rule from the public summary: regency, column, severity, rows, rule
+    assert ("**Kota Cilegon** · `nama_wilayah` · peringatan · 1 baris  \n"
+            "  nilai tidak boleh kosong") in text
     assert "8 kiriman kabupaten/kota → `raw.penduduk` → `stg_penduduk`" in text
     assert "/app/static/dbt-docs/index.html#!/model/model.satudata_banten." in text
     feeds = at.dataframe[1].value
     assert len(feeds) == 8 and "kab-pandeglang.penduduk" in list(feeds.iloc[:, 0])
+    assert list(feeds.columns) == ["Kiriman (feed)", "Kabupaten/kota", "Kanal",
+                                   "Periode terakhir diterima"]
 
     at.segmented_control(key="lang").set_value("en")
     rerun(at)
     metrics = {m.label: m.value for m in at.get("metric")}
     assert metrics["Quality score"] == "99.2"
+    assert "· warning · 1 rows  \n  values must not be empty" in page_text(at)
+
+
+def test_dataset_quality_tab_reads_only_the_public_summary(site: Path) -> None:
+    """The quality tab shows the rule, pass/fail and counts from site/quality/summary.json;
+    nothing from the internal tree (file names, reasons) even when it is there."""
+    at = run_app(dataset=FACILITIES_SLUG)
+    metrics = {m.label: m.value for m in at.get("metric")}
+    assert metrics["Skor mutu"] == "98,4" and metrics["Pemeriksaan gagal"] == "1"
+    text = page_text(at)
+    assert ("**Kota Cilegon** · `lintang` · kritis · 3 baris  \n"
+            "  nilai harus antara -7,1 dan -5,7 (contoh: `-8.25`, `61.0`)") in text
+    assert "fasilitas_2026.csv" not in text and "0812" not in text
+    assert QUARANTINE_REASON not in text
 
 
 DATA_DOCS_URL = "/app/static/quality/data-docs/index.html"
@@ -746,8 +765,7 @@ def test_officials_link_gx_data_docs_when_published(site: Path, lang: str) -> No
 
 
 def test_dataset_page_without_status_files(site: Path) -> None:
-    for name in ("feeds", "quality"):
-        (site / "meta" / f"{name}.json").unlink()
+    (site / "quality" / "summary.json").unlink()
     (site / "reference" / "batas_kabupaten_kota.geojson").unlink()
     at = run_app(dataset=SLUG)
     assert t("quality_none", lang="id") in page_text(at)
@@ -826,6 +844,9 @@ def test_about_page(site: Path, lang: str) -> None:
 
 SENSITIVE = ("kab-pandeglang", "fasilitas_2026.csv", "0812", "Kota Cilegon", "run-1",
              "dbt build failed", "12.881.374", "Papan kiriman")
+# Server set-up that must never be shown to the public on the officials' page.
+SETUP = ("hash-password", "secrets.toml", "[officials", "pbkdf2", ".streamlit", "satudata ",
+         "serve")
 
 
 def assert_nothing_sensitive(at: AppTest) -> None:
@@ -837,22 +858,52 @@ def assert_nothing_sensitive(at: AppTest) -> None:
     assert not at.get("metric")
 
 
-@pytest.mark.parametrize("lang", LANGS)
-def test_officials_without_configured_users_explains_setup(site: Path, lang: str) -> None:
-    at = run_app(page="officials", lang=lang)
+def main_texts(at: AppTest) -> list[str]:
+    """Every text of the page's main area (the sidebar holds the search facets)."""
+    kinds = ("title", "subheader", "header", "markdown", "caption", "info", "warning", "error",
+             "success", "code", "text", "json", "exception", "expander", "tabs")
+    return [str(getattr(node, "value", None) or getattr(node, "label", "")) for kind in kinds
+            for node in at.main.get(kind)]
+
+
+def assert_public_officials_page(at: AppTest, lang: str, *, form: bool) -> None:
+    """The public part of the officials' page: its title, then only the login form, or
+    only the notice to contact the walidata. Nothing about the server's set-up."""
     assert at.title[0].value == t("officials_title", lang=lang)
-    assert [w.value for w in at.warning] == [t("officials_no_users", lang=lang)]
-    text = page_text(at)
-    assert "satudata hash-password" in text and "[officials.users]" in text
-    assert not at.text_input  # no login form, and no default password
+    texts_ = main_texts(at)
+    if form:
+        expected = [t("officials_title", lang=lang), f"**{t('login_title', lang=lang)}**",
+                    t("officials_login_needed", lang=lang)]
+        assert sorted(texts_) == sorted(expected), texts_
+        assert [w.label for w in at.main.get("text_input")] == [
+            t("login_user", lang=lang), t("login_password", lang=lang)]
+    else:
+        assert sorted(texts_) == sorted([t("officials_title", lang=lang),
+                                         t("officials_no_users", lang=lang)]), texts_
+        assert not at.text_input  # no login form, and no default password
+    assert not at.get("code")
+    for needle in SETUP:
+        assert not any(needle in text for text in texts_), needle
     assert_nothing_sensitive(at)
 
 
-def test_officials_ignores_plain_text_passwords(site: Path) -> None:
-    at = run_app({"officials": {"users": {"walidata": "password"}}}, page="officials")
-    assert [w.value for w in at.warning] == [t("officials_no_users", lang="id")]
-    assert "walidata" in at.error[0].value
-    assert_nothing_sensitive(at)
+@pytest.mark.parametrize("lang", LANGS)
+def test_officials_without_configured_users_shows_only_a_notice(site: Path, lang: str) -> None:
+    at = run_app(page="officials", lang=lang)
+    assert [i.value for i in at.info] == [t("officials_no_users", lang=lang)]
+    assert "walidata" in t("officials_no_users", lang=lang)
+    assert_public_officials_page(at, lang, form=False)
+
+
+def test_officials_ignores_plain_text_passwords(site: Path, caplog) -> None:
+    with caplog.at_level("WARNING", logger="app.officials"):
+        at = run_app({"officials": {"users": {"walidata": "password", "tamu": "x"}}},
+                     page="officials")
+    assert [i.value for i in at.info] == [t("officials_no_users", lang="id")]
+    assert not at.error      # the misconfigured names are for the operator, in the log
+    assert "tamu" not in page_text(at)
+    assert_public_officials_page(at, "id", form=False)
+    assert "tamu, walidata" in caplog.text and "not PBKDF2 hashes" in caplog.text
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -860,7 +911,45 @@ def test_officials_refuses_access_without_login(site: Path, lang: str) -> None:
     at = run_app(officials_secrets(), page="officials", lang=lang)
     assert at.text_input(key="login_user").label == t("login_user", lang=lang)
     assert at.text_input(key="login_password").label == t("login_password", lang=lang)
-    assert_nothing_sensitive(at)
+    assert_public_officials_page(at, lang, form=True)
+
+
+def test_internal_files_are_read_only_after_login(site: Path, monkeypatch) -> None:
+    """The internal tree is not even opened for a visitor who is not logged in."""
+    from app import cache
+
+    read: list[str] = []
+    original = cache.internal
+
+    def spy(internal_dir: Path, name: str):
+        read.append(name)
+        return original(internal_dir, name)
+
+    monkeypatch.setattr(cache, "internal", spy)
+    at = run_app(officials_secrets(), page="officials")
+    at.text_input(key="login_user").input("walidata")
+    at.text_input(key="login_password").input("salah")
+    next(b for b in at.get("button") if b.label == t("login_submit", lang="id")).click()
+    rerun(at)
+    assert read == []
+    login(at)
+    assert set(read) == {"feeds", "submissions", "runs"}
+
+
+def test_officials_read_the_internal_tree_named_by_the_environment(
+        site: Path, tmp_path: Path, monkeypatch) -> None:
+    """`satudata serve` sets SATUDATA_INTERNAL: the view reads that tree, and nothing
+    under the site folder."""
+    moved = tmp_path / "elsewhere"
+    (site.parent / "internal").rename(moved)
+    at = login(run_app(officials_secrets(), page="officials"))
+    assert t("scoreboard_none", lang="id") in page_text(at)
+    monkeypatch.setenv("SATUDATA_INTERNAL", str(moved))
+    st.cache_data.clear()
+    at = login(run_app(officials_secrets(), page="officials"))
+    text = page_text(at)
+    assert officials.md(QUARANTINE_REASON) in text
+    assert t("scoreboard_none", lang="id") not in text
 
 
 def test_officials_wrong_password_is_refused(site: Path) -> None:
@@ -967,7 +1056,7 @@ def test_officials_login_survives_navigation(site: Path) -> None:
 
 def test_officials_without_status_files(site: Path) -> None:
     for name in ("feeds", "submissions", "runs"):
-        (site / "meta" / f"{name}.json").unlink()
+        (site.parent / "internal" / "meta" / f"{name}.json").unlink()
     at = run_app(officials_secrets(), page="officials")
     login(at)
     text = page_text(at)
@@ -1019,6 +1108,21 @@ def test_password_hashing() -> None:
         assert not verify_password("kata sandi", broken)
     with pytest.raises(ValueError):
         hash_password("")
+
+
+def test_internal_dir_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SATUDATA_INTERNAL", "SATUDATA_SITE", "SATUDATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert site_reader.internal_dir() == tmp_path / "var" / "internal"
+    monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
+    assert site_reader.internal_dir() == tmp_path / "home" / "internal"
+    monkeypatch.setenv("SATUDATA_SITE", str(tmp_path / "x" / "site"))
+    assert site_reader.internal_dir() == tmp_path / "x" / "internal"   # beside the site
+    monkeypatch.setenv("SATUDATA_INTERNAL", str(tmp_path / "explicit"))
+    assert site_reader.internal_dir() == tmp_path / "explicit"
+    with pytest.raises(ValueError):
+        site_reader.internal_path(tmp_path, "../site/catalog")
 
 
 def test_site_dir_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -179,7 +179,10 @@ def test_public_catalogue_and_officials_view(server: dict, browser) -> None:
             assert len(rows) - 1 == len(POPULATION_2024_S2) == 8
             assert sum(int(r[5]) for r in rows[1:]) == 12_881_374
 
-        # 6. the officials' view: locked, then logged in
+        # 6. the officials' view: locked, then logged in; its files are not downloadable
+        for name in ("feeds", "submissions", "runs", "quality"):
+            assert page.request.get(f"{url}/app/static/meta/{name}.json").status == 404
+        assert (server["home"] / "internal" / "meta" / "submissions.json").is_file()
         page.get_by_role("button", name="Officials", exact=True).click()
         expect(page.get_by_role("heading", name="Officials' dashboard")).to_be_visible()
         assert "page=officials" in page.url and "lang=en" in page.url

@@ -32,6 +32,7 @@ def site(tmp_path, monkeypatch) -> Path:
     site_dir = tmp_path / "site"
     write_site(site_dir)
     monkeypatch.setenv("SATUDATA_SITE", str(site_dir))
+    monkeypatch.delenv("SATUDATA_INTERNAL", raising=False)   # the tree beside the site
     st.cache_data.clear()
     yield site_dir
     st.cache_data.clear()

@@ -1,6 +1,8 @@
 """Downloads from the real `satudata serve` stay whole while the published files are
 replaced (flows/static_files.py): every response is one version of the file, complete, with
-a Content-Length that matches it; range requests and the usual refusals still work."""
+a Content-Length that matches it; range requests and the usual refusals still work. Hidden
+files and anything outside the site folder (the internal tree beside it, through `..` or
+a symlink) answer 404."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from tests.helpers import free_port, stop_group, wait_healthy
 
 SATUDATA = str(Path(sys.executable).parent / "satudata")
 PROBE = "replaced.json"
+SECRET = b"not for the public: internal-marker-7f3a"
 
 
 def _version(n: int) -> bytes:
@@ -41,6 +44,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     site.mkdir(parents=True)
     (site / "folder").mkdir()
     _replace(site, _version(0))
+    # What must never be served: hidden files and folders inside the site, and the
+    # internal tree beside it, reached by `..` or by symlinks that lead out of the site.
+    (site / ".secret").write_bytes(SECRET)
+    (site / "folder" / ".hidden.json").write_bytes(SECRET)
+    (site / ".git").mkdir()
+    (site / ".git" / "config").write_bytes(SECRET)
+    internal = home / "internal" / "meta"
+    internal.mkdir(parents=True)
+    (internal / "submissions.json").write_bytes(SECRET)
+    (site / "leak.json").symlink_to(internal / "submissions.json")
+    (site / "internal-link").symlink_to(home / "internal", target_is_directory=True)
+    (site / "alias.json").symlink_to(".secret")
+    (site / "visible.json").write_bytes(b'{"public": true}')
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("SATUDATA_SITE", "SATUDATA_BASE_URL")}
     env["SATUDATA_HOME"] = str(home)
@@ -123,4 +139,46 @@ def test_range_requests_and_refusals_still_work(served: dict) -> None:
     assert headers["x-content-type-options"] == "nosniff"
     assert _fetch(port, "/app/static/missing.json")[0] == 404
     assert _fetch(port, "/app/static/folder")[0] == 404
-    assert _fetch(port, "/app/static/..%2F..%2Fetc%2Fpasswd")[0] in (400, 404)
+    assert _fetch(port, "/app/static/..%2F..%2Fetc%2Fpasswd")[0] == 404
+
+
+REFUSED = [
+    "/app/static/.secret",
+    "/app/static/%2Esecret",
+    "/app/static/folder/.hidden.json",
+    "/app/static/.git/config",
+    "/app/static/folder/../.secret",
+    "/app/static/alias.json",                                   # a symlink to a hidden file
+    "/app/static/leak.json",                                    # a symlink out of the site
+    "/app/static/internal-link/meta/submissions.json",          # a folder symlink out
+    "/app/static/../internal/meta/submissions.json",
+    "/app/static/datasets/x/../../../internal/meta/submissions.json",
+    "/app/static/folder/..%2F..%2Finternal%2Fmeta%2Fsubmissions.json",
+    "/app/static//etc/passwd",
+]
+
+
+@pytest.mark.parametrize("path", REFUSED)
+def test_hidden_files_and_paths_outside_the_site_answer_404(served: dict, path: str) -> None:
+    status, _, body = _fetch(served["port"], path)
+    assert status == 404, (path, status)
+    assert SECRET not in body
+
+
+def test_a_visible_file_beside_them_is_served(served: dict) -> None:
+    """The refusals above are not a broken server: a plain file next to them is served."""
+    status, _, body = _fetch(served["port"], "/app/static/visible.json")
+    assert (status, body) == (200, b'{"public": true}')
+    status, _, body = _fetch(served["port"], "/app/static/folder/../visible.json")
+    assert status == 404                     # any `..` is refused, even one that stays in
+
+
+@pytest.mark.parametrize(("path", "hidden"), [
+    (".secret", True), ("a/.b/c.json", True), ("a/b/.c", True), ("..", True),
+    ("a/../b", True), ("a\\.b", True), ("datasets/x/latest/x.csv", False),
+    ("a.b/c.d", False), ("", False),
+])
+def test_is_hidden(path: str, hidden: bool) -> None:
+    from flows.static_files import is_hidden
+
+    assert is_hidden(path) is hidden
