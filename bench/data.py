@@ -42,9 +42,10 @@ class Workload:
 
 
 def write_registry(root: Path, size: int, *, only_aduan: bool = False) -> Path:
-    """`<root>/feeds.yml`: the real datasets and feeds of data/feeds.yml (paths made
-    absolute, so they read the repository's landing files) including
-    `<root>/feeds_synthetic.yml`, the generator's fragment for `size` rows as CSV."""
+    """`<root>/feeds.yml`: the real datasets and feeds of data/feeds.yml (their landing
+    files copied under `<root>`: a feed's path must stay inside its registry's folder)
+    including `<root>/feeds_synthetic.yml`, the generator's fragment for `size` rows as
+    CSV."""
     from flows.generate import registry_fragment
 
     fragment = yaml.safe_load(registry_fragment(size, "csv"))
@@ -58,8 +59,9 @@ def write_registry(root: Path, size: int, *, only_aduan: bool = False) -> Path:
     if only_aduan:
         doc["feeds"] = []
     for feed in doc["feeds"]:
-        if feed.get("path") and not Path(feed["path"]).is_absolute():
-            feed["path"] = str(DATA / feed["path"])
+        if feed.get("path"):   # a few small files (population, indicators)
+            folder = Path(feed["path"]).parent
+            shutil.copytree(DATA / folder, root / folder, dirs_exist_ok=True)
     target = root / "feeds.yml"
     target.write_text("# Benchmark registry written by bench/data.py\n"
                       + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),

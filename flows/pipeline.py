@@ -7,7 +7,10 @@ file is quarantined with its reason; the last accepted data of that regency stay
 Operations: the whole flow body holds `$SATUDATA_HOME/.run.lock` (flows/locking.py), so
 a second run waits for the first; each run leaves Prefect artifacts (a markdown summary
 and links to the published releases) and alerts through the configured webhook
-(flows/alerts.py) when it failed, quarantined a file or could not receive a feed. With
+(flows/alerts.py) when it failed, quarantined a file or could not receive a feed. The
+flow's state hooks (`on_failure`, `on_crashed`) alert a run that failed or died before
+its body could, and Prefect automations (flows/deploy.py) one whose hooks could not run
+either. Release groups are published together or not at all (`publish_all`). With
 `backfill_from`/`backfill_to` the flow re-processes received snapshots of one dataset
 whose period lies in that range instead of receiving new files (flows/backfill.py).
 """
@@ -18,6 +21,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import logging
 import os
 import re
 import shutil
@@ -37,6 +41,7 @@ from flows import alerts, timing, transform
 from flows import publish as publishing
 from flows.backfill import PeriodRange, Snapshot, batch_periods, period_sql, snapshots
 from flows.channels import fetch
+from flows.deploy import FLOW_NAME
 from flows.ingest import (
     SCRATCH,
     Received,
@@ -440,7 +445,10 @@ def receive_feed(settings: Settings, feed: Feed, known: set[str]) -> tuple[list[
         finally:
             shutil.rmtree(incoming, ignore_errors=True)
     new, skipped = [], 0
-    paths = list(feed.files())
+    found = feed.landing_files()
+    for path in found.outside:
+        _logger().warning("%s", _outside_note(feed, path))
+    paths = found.files
     # Hashing is most of receiving (~1 GB/s a core, and hashlib lets go of the GIL): the
     # files are hashed two at a time; the snapshot copies (in the kernel) follow in order.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -451,6 +459,23 @@ def receive_feed(settings: Settings, feed: Feed, known: set[str]) -> tuple[list[
         else:
             new.append(snapshot(feed, path, settings.raw_dir))
     return new, skipped
+
+
+def _logger():
+    """The run's logger inside a flow or task run, else the module's (a task's `.fn`
+    called directly, as tests and the benchmark do)."""
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("satudata.pipeline")
+
+
+def _outside_note(feed: Feed, path: Path) -> str:
+    """What is said of a landing file that resolves outside the landing root."""
+    return (f"feed {feed.id}: {path.name} skipped: it resolves to {path.resolve()}, "
+            f"outside the landing root {feed.landing_root} (a symlink); it is never read")
 
 
 PER_BATCH_PARAMS = ("half_previous_rows",)   # params of `_suite_params` that differ by batch
@@ -940,24 +965,19 @@ def dbt_build(settings: Settings) -> dict:
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_all(settings: Settings, held: dict[str, str] | None = None
                 ) -> list[publishing.PublishOutcome]:
-    """Publish every open-data mart but those `held` back (model name -> why: dbt did
-    not build or test them this run); a held or failed one keeps its last release."""
+    """Publish every open-data mart, release group by release group
+    (`publishing.publish_groups`): marts built from the same source datasets are
+    published together or not at all. `held` (model name -> why: dbt did not build or
+    test them this run) holds back each such mart's whole group; a held or failed group
+    keeps its last releases, and each outcome names the mart that blocked it."""
     logger = get_run_logger()
     marts = publishing.published_marts(transform.manifest(settings))
-    outcomes = []
-    for mart in marts:
-        try:
-            if held and mart.model in held:
-                outcome = publishing.PublishOutcome(
-                    mart.slug, "failed", None,
-                    f"not published: {held[mart.model]}; the last release stays")
-            else:
-                outcome = publishing.publish_mart(settings, mart)
-        except publishing.PublishError as e:
-            outcome = publishing.PublishOutcome(mart.slug, "failed", None, str(e))
+
+    def log(outcome: publishing.PublishOutcome) -> None:
         logger.info("%s: %s %s %s", outcome.slug, outcome.status, outcome.version or "",
                     outcome.message)
-        outcomes.append(outcome)
+
+    outcomes = publishing.publish_groups(settings, marts, held=held, log=log)
     publishing.write_catalog(settings, marts)
     return outcomes
 
@@ -1148,7 +1168,10 @@ def _receive_and_ingest(settings: Settings, run: RunSummary, registry: Registry,
     # the build that follows). Only for a small one: beside a large ingest it would add
     # its memory (~150 MB) to the run's peak for 2 s in minutes. Started before receiving
     # (on what `stat` says may be new), so its import is over when the build comes.
-    if 0 < unseen_bytes([p for f in feeds if not f.is_network for p in f.files()],
+    landing = {f.id: f.landing_files() for f in feeds if not f.is_network}
+    run.notes += [_outside_note(f, p) for f in feeds if f.id in landing
+                  for p in landing[f.id].outside]
+    if 0 < unseen_bytes([p for found in landing.values() for p in found.files],
                         known) <= WARM_DBT_MAX_BYTES:
         transform.start_warm(settings)
     futures = {}
@@ -1198,7 +1221,75 @@ def _record_run(settings: Settings, run: RunSummary) -> None:
                      json.dumps(run.to_dict(), default=str)])
 
 
-@flow(name="satudata-pipeline", log_prints=True)
+def _alert_on_failure(flow, flow_run, state) -> None:
+    """`on_failure` hook: the alert of a run that failed before its body could send one
+    (its parameters were refused, the failure came from outside the body); nothing if
+    the body reported it."""
+    _state_alert(flow, flow_run, state, "failed", "on_failure hook")
+
+
+def _alert_on_crashed(flow, flow_run, state) -> None:
+    """`on_crashed` hook: the alert of a run whose process died (SIGKILL, out of
+    memory, the engine interrupted). The process worker runs it after the flow-run
+    process is gone, in a process of its own."""
+    _state_alert(flow, flow_run, state, "crashed", "on_crashed hook")
+    import asyncio
+
+    from prefect.events.worker import EventsWorker
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:   # no loop in this thread: send the event now, the process may
+        with contextlib.suppress(Exception):   # end right after its hooks
+            EventsWorker.drain_all(timeout=10, at_exit=False)
+
+
+def _state_alert(flow, flow_run, state, status: str, by: str) -> None:
+    """Send the flow run's alert from a state hook unless it was already sent
+    (`alerts.was_reported`), then tell the alert automation that it was (the event
+    `alerts.SENT_EVENT`). Never raises: a hook's failure is only logged."""
+    try:
+        from prefect.logging.loggers import flow_run_logger
+
+        logger = flow_run_logger(flow_run, flow)   # in the run's logs on the server
+    except Exception:  # noqa: BLE001
+        logger = logging.getLogger("satudata.alerts")
+    try:
+        settings = Settings.from_env()
+        flow_run_id = str(flow_run.id)
+        reported = alerts.was_reported(settings.home, flow_run_id)
+        if not reported:
+            urls = alerts.webhook_urls(settings.feeds_file)
+            params = dict(flow_run.parameters or {})
+            selection = {"regency": params.get("regency"), "dataset": params.get("dataset")}
+            if params.get("backfill_from") or params.get("backfill_to"):
+                selection["backfill"] = (f"{params.get('backfill_from')}.."
+                                         f"{params.get('backfill_to')}")
+            run = {"run_id": None, "status": status, "flow_run_id": flow_run_id,
+                   "flow_run_name": flow_run.name, "selection": selection,
+                   "started_at": _iso(flow_run.start_time),
+                   "finished_at": _iso(getattr(state, "timestamp", None)) or _now(),
+                   "errors": [state.message or f"the flow run {status}"], "feeds": []}
+            sent = alerts.notify(run, urls, links=_links(flow_run_id), warn=logger.warning,
+                                 reported_by=by)
+            reported = alerts.mark_reported(settings.home, run, sent, reported_by=by)
+            if reported:
+                logger.info("alert of flow run %s (%s) sent by its %s", flow_run.name,
+                            status, by)
+        if reported:
+            alerts.announce_sent(flow_run_id, flow_run.name,
+                                 str(flow_run.flow_id) if flow_run.flow_id else None,
+                                 FLOW_NAME)
+    except Exception as e:  # noqa: BLE001 - the automation is the next line of defence
+        logger.warning("the %s could not send the alert: %s: %s", by, type(e).__name__, e)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+@flow(name=FLOW_NAME, log_prints=True, on_failure=[_alert_on_failure],
+      on_crashed=[_alert_on_crashed])
 def pipeline(regency: str | None = None, dataset: str | None = None,
              backfill_from: str | None = None, backfill_to: str | None = None,
              lock_timeout_s: float | None = None) -> dict:
@@ -1272,33 +1363,40 @@ def _report(settings: Settings, run: RunSummary, logger) -> None:
         logger.warning("could not create the Prefect artifacts: %s: %s", type(e).__name__, e)
     try:
         urls = alerts.webhook_urls(settings.feeds_file)
-        sent = alerts.notify(run.to_dict(), urls, links=_links(run), warn=logger.warning)
+        summary = run.to_dict()
+        sent = alerts.notify(summary, urls, links=_links(run.flow_run_id),
+                             warn=logger.warning)
         for url, result in sent.items():
             if result == "sent":
                 logger.info("alert sent to %s", alerts._safe_url(url))
+        # Marked: a state hook of this run (failed, or crashed after this) sends nothing.
+        alerts.mark_reported(settings.home, summary, sent)
     except Exception as e:  # noqa: BLE001
         logger.warning("could not send the alert: %s: %s", type(e).__name__, e)
 
 
-def _prefect_ui_run_url(run: RunSummary) -> str | None:
+def _prefect_ui_run_url(flow_run_id: str | None) -> str | None:
     """The flow run's page in the Prefect UI, when a real server is configured (the
     temporary local server is gone when the run ends)."""
     from flows.prefect_local import is_temporary_api
 
-    if not run.flow_run_id or is_temporary_api() or not (
+    if not flow_run_id or is_temporary_api() or not (
             os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_UI_URL")):
         return None
     from prefect.settings import get_current_settings
 
     ui = get_current_settings().ui_url
-    return f"{ui.rstrip('/')}/runs/flow-run/{run.flow_run_id}" if ui else None
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
 
 
-def _links(run: RunSummary) -> dict:
+def _links(flow_run_id: str | None) -> dict:
+    """Links for the alert. Officials' data (submissions, runs) is not on the public
+    site: the alert links the catalogue's officials' page (behind its login) instead."""
+    base = publishing.base_url()
     return {
-        "prefect_flow_run": _prefect_ui_run_url(run),
-        "catalogue": publishing.base_url(),
-        "submissions": publishing.site_url("meta/submissions.json"),
+        "prefect_flow_run": _prefect_ui_run_url(flow_run_id),
+        "catalogue": base,
+        "officials": f"{base}/?page=officials",
     }
 
 

@@ -32,6 +32,14 @@ change still re-assesses it (`datasets/<slug>/coverage.json` when the assessment
 from the one in the latest release). A partial dataset is still published, and says so.
 
 A release never silently drops a regency-period (see `dropped_pairs`).
+
+Release groups: marts built from the same source datasets are published together or not
+at all (`release_groups`, `publish_groups`). Every mart of a group is staged first; only
+when each passed (personal-data scan, drop guard, every other check) are their releases
+renamed into place and their `latest` links switched, one after the other. Each switch is
+atomic; the group's switch is ordered, not one atomic step (see `publish_groups` for what
+a reader may see meanwhile, and how a crash in between is finished by the next
+publisher).
 """
 
 from __future__ import annotations
@@ -150,9 +158,12 @@ class MartSpec:
 @dataclass(frozen=True)
 class PublishOutcome:
     slug: str
-    status: str          # "published" | "unchanged" | "failed"
+    status: str          # "published" | "unchanged" | "failed" | "empty"
     version: str | None
     message: str = ""
+    # The marts of its release group that kept this one from being published (its own
+    # slug when it failed by itself); empty when nothing held it.
+    held_by: tuple[str, ...] = ()
 
 
 def published_marts(manifest: dict) -> list[MartSpec]:
@@ -348,11 +359,14 @@ def dataset_dir(site: Path, slug: str) -> Path:
 @contextmanager
 def _publish_lock(settings: Settings) -> Iterator[None]:
     """One publisher at a time per SATUDATA_HOME (held only while writing the site), so
-    hidden work files found while holding it are leftovers of a crash."""
+    hidden work files found while holding it are leftovers of a crash. A group switch a
+    crash interrupted (`SWITCH_JOURNAL`) is finished first, before anything else looks
+    at the site."""
     settings.home.mkdir(parents=True, exist_ok=True)
     with open(settings.home / ".publish.lock", "a+b") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
+            _finish_interrupted_switch(settings)
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
@@ -997,6 +1011,25 @@ def catalog_coverage(coverage: dict | None) -> dict | None:
 # --- publishing one mart ---------------------------------------------------------------
 
 
+@dataclass
+class _Staged:
+    """One mart's publication, checked and written but not visible yet. `_switch` makes
+    it so: a new release (`staging`) is renamed into place and `latest` switched to it;
+    an unchanged one has `latest` pointed at it again and its re-assessed coverage
+    recorded. A failed or empty outcome has nothing to switch."""
+
+    mart: MartSpec
+    outcome: PublishOutcome
+    staging: Path | None = None       # the complete release, in its hidden folder
+    previous: dict | None = None      # unchanged: the release `latest` stays at
+    coverage: dict | None = None      # unchanged: its coverage as assessed now
+    now: dt.datetime | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome.status == "failed"
+
+
 def publish_mart(settings: Settings, mart: MartSpec, *, now: dt.datetime | None = None
                  ) -> PublishOutcome:
     """Publish one mart as a new release, or nothing if its content did not change.
@@ -1010,37 +1043,266 @@ def publish_mart(settings: Settings, mart: MartSpec, *, now: dt.datetime | None 
 
     Raises PublishError (naming the dataset and what to fix) when the mart cannot be
     published: undocumented columns, personal data in a public column, or any failure
-    while writing; the previous release then stays `latest`."""
-    with timing.timed("publish.marts"):
-        return _publish_mart(settings, mart, now=now)
+    while writing; the previous release then stays `latest`. (`publish_groups` publishes
+    the marts that share source data together.)"""
+    with timing.timed("publish.marts"), _publish_lock(settings):
+        staged = _stage(settings, mart, now or _now())
+        try:
+            if not staged.failed:
+                _switch(settings, staged)
+        except Exception as e:
+            raise PublishError(
+                f"dataset '{mart.slug}': switching to the new release failed "
+                f"({type(e).__name__}: {e}); the previous release stays latest") from e
+        finally:
+            _discard(staged)
+        return staged.outcome
 
 
-def _publish_mart(settings: Settings, mart: MartSpec, *, now: dt.datetime | None
-                  ) -> PublishOutcome:
-    now = now or _now()
+def _stage(settings: Settings, mart: MartSpec, now: dt.datetime) -> _Staged:
+    """`_publish` in a fresh hidden staging folder beside the mart's releases (the
+    caller holds the publish lock). Raises PublishError; the staging folder is removed
+    unless a new release waits in it."""
     slug = mart.slug
     folder = dataset_dir(settings.site_dir, slug)
     folder.mkdir(parents=True, exist_ok=True)
-    with _publish_lock(settings):
-        _remove_leftovers(folder)
-        staging = folder / f".staging-{uuid.uuid4().hex}"
-        staging.mkdir()
+    _remove_leftovers(folder)
+    staging = folder / f".staging-{uuid.uuid4().hex}"
+    staging.mkdir()
+    staged = None
+    try:
+        staged = _publish(settings, mart, staging, now)
+        return staged
+    except PublishError:
+        raise
+    except Exception as e:
+        raise PublishError(
+            f"dataset '{slug}': publishing failed ({type(e).__name__}: {e}); nothing "
+            "was published, the previous release stays latest"
+        ) from e
+    finally:
+        if (staged is None or staged.staging is None) and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _discard(staged: _Staged) -> None:
+    """Remove a staged release that was not switched (its group was held back)."""
+    if staged.staging is not None and staged.staging.exists():
+        shutil.rmtree(staged.staging, ignore_errors=True)
+
+
+def _switch(settings: Settings, staged: _Staged) -> None:
+    """Make one staged publication visible: the release appears whole (one rename),
+    then `latest` switches to it (one rename)."""
+    folder = dataset_dir(settings.site_dir, staged.mart.slug)
+    if staged.staging is not None:
+        version = staged.outcome.version
+        os.replace(staged.staging, folder / version)    # the release appears whole
+        _fsync(folder)
+        _point_latest(folder, version)                  # latest switches in one step
+        (folder / COVERAGE_JSON).unlink(missing_ok=True)   # an older release's re-assessment
+    elif staged.outcome.status == "unchanged" and staged.previous is not None:
+        _point_latest(folder, staged.previous["version"])
+        _record_coverage(folder, staged.previous, staged.coverage, staged.now or _now())
+
+
+# --- release groups --------------------------------------------------------------------
+
+
+SWITCH_JOURNAL = ".publish-switch.json"   # in $SATUDATA_HOME, while a group switches
+
+
+def source_datasets(mart: MartSpec) -> tuple[str, ...]:
+    """The source datasets whose rows a mart publishes: `open_data.coverage.datasets`
+    when it declares coverage, else every `raw.<dataset>` it reads (`MartSpec.sources`).
+    A mart that only joins another dataset to scale its own (complaints per 10,000
+    residents) declares the dataset it counts, so the one it joins does not tie them."""
+    if mart.coverage is not None:
+        return mart.coverage.datasets
+    return mart.sources
+
+
+def release_groups(marts: list[MartSpec]) -> list[list[MartSpec]]:
+    """The marts published together or not at all: two marts are in one group when
+    their `source_datasets` share a dataset, and groups are closed under that (a chain
+    of shared datasets joins them all). A mart with no source dataset is a group of its
+    own. Groups are in the order of their first slug; marts by slug within a group."""
+    ordered = sorted(marts, key=lambda m: m.slug)
+    parent = list(range(len(ordered)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict[str, int] = {}
+    for i, mart in enumerate(ordered):
+        for dataset in source_datasets(mart):
+            if dataset in first_with:
+                parent[root(i)] = root(first_with[dataset])
+            else:
+                first_with[dataset] = i
+    groups: dict[int, list[MartSpec]] = {}
+    for i, mart in enumerate(ordered):
+        groups.setdefault(root(i), []).append(mart)
+    return list(groups.values())
+
+
+def publish_groups(settings: Settings, marts: list[MartSpec], *,
+                   held: dict[str, str] | None = None, now: dt.datetime | None = None,
+                   log=None) -> list[PublishOutcome]:
+    """Publish every mart, group by group (`release_groups`): all of a group's marts
+    or none of them. Returns one outcome per mart, in slug order; `log(outcome)` is
+    called as each group is done.
+
+    `held`: model name -> why it must not be published this run (dbt did not build or
+    test it). A held mart holds its whole group; nothing of that group is staged.
+
+    Each mart of a group is staged (written in full and checked, invisible) one after
+    the other; a mart whose publication fails (personal data found, a regency-period it
+    would drop, anything else) holds the group back: no staged release is switched,
+    every `latest` of the group stays where it was, and each outcome is "failed" and
+    names the mart(s) that blocked it (`held_by`). When every mart passed, the new
+    releases are renamed into place (none is reachable through `latest` yet), then each
+    mart's `latest` is switched in slug order. Each switch is atomic; the group's is
+    ordered, not one atomic step: for the milliseconds between its first and last
+    rename, a reader following two `latest` links of the group may find the new release
+    of one and the previous release of another. `catalog.json`, `data.json` and the zip
+    are rewritten after every group has switched (`write_catalog`), so they never show a
+    group half-switched. A journal of the switch (`SWITCH_JOURNAL`) is written before the
+    first rename and removed after the last; a crash in between leaves it, and the next
+    publisher finishes the switch first (every release of the group had passed)."""
+    now = now or _now()
+    held = held or {}
+    outcomes: list[PublishOutcome] = []
+    for group in release_groups(marts):
+        with timing.timed("publish.marts"), _publish_lock(settings):
+            done = _publish_group(settings, group, held, now)
+        for outcome in done:
+            if log is not None:
+                log(outcome)
+        outcomes += done
+    return sorted(outcomes, key=lambda o: o.slug)
+
+
+def _publish_group(settings: Settings, group: list[MartSpec], held: dict[str, str],
+                   now: dt.datetime) -> list[PublishOutcome]:
+    """One group, under the publish lock: stage all, then switch all or none."""
+    slugs = [m.slug for m in group]
+    kept = [m for m in group if m.model in held]
+    if kept:
+        why = {m.slug: f"not published: {held[m.model]}; the last release stays"
+               for m in kept}
+        return [PublishOutcome(m.slug, "failed", None, why[m.slug], held_by=(m.slug,))
+                if m.slug in why else _held(m, group, why) for m in group]
+    staged: list[_Staged] = []
+    failures: dict[str, str] = {}
+    try:
+        for mart in group:
+            try:
+                item = _stage(settings, mart, now)
+            except PublishError as e:
+                failures[mart.slug] = str(e)
+                continue
+            staged.append(item)
+            if item.failed:
+                failures[mart.slug] = item.outcome.message
+        if failures:
+            return [PublishOutcome(m.slug, "failed", None, failures[m.slug],
+                                   held_by=(m.slug,))
+                    if m.slug in failures else _held(m, group, failures) for m in group]
         try:
-            return _publish(settings, mart, staging, now)
-        except PublishError:
-            raise
-        except Exception as e:
-            raise PublishError(
-                f"dataset '{slug}': publishing failed ({type(e).__name__}: {e}); nothing "
-                "was published, the previous release stays latest"
-            ) from e
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+            _switch_all(settings, staged)
+        except Exception as e:  # noqa: BLE001 - reported on every mart of the group
+            if (settings.home / SWITCH_JOURNAL).exists():
+                for item in staged:   # kept for the next publisher, which finishes it
+                    item.staging = None
+            why = (f"switching release group {', '.join(slugs)} failed ({type(e).__name__}: "
+                   f"{e}); the next publication finishes or repeats it")
+            return [PublishOutcome(slug, "failed", None, why, held_by=tuple(slugs))
+                    for slug in slugs]
+        by_slug = {s.mart.slug: s.outcome for s in staged}
+        return [by_slug[s] for s in slugs]
+    finally:
+        for item in staged:
+            _discard(item)
+
+
+def _held(mart: MartSpec, group: list[MartSpec], blockers: dict[str, str]
+          ) -> PublishOutcome:
+    """The outcome of a mart its group kept back: which marts blocked it, and why."""
+    shared = sorted({d for m in group if m.slug in blockers for d in source_datasets(m)}
+                    & set(source_datasets(mart)))
+    via = f" (built from the same source data: {', '.join(shared)})" if shared else ""
+    reasons = "; ".join(f"{slug}: {why}" for slug, why in sorted(blockers.items()))
+    return PublishOutcome(
+        mart.slug, "failed", None,
+        f"not published: held back with its release group{via}, because "
+        f"{', '.join(sorted(blockers))} could not be published ({reasons}); the last "
+        "release of every dataset of the group stays latest",
+        held_by=tuple(sorted(blockers)))
+
+
+def _switch_all(settings: Settings, staged: list[_Staged]) -> None:
+    """Switch a group whose every mart passed: journal, renames into place, `latest`
+    links in slug order, journal removed (see `publish_groups`)."""
+    switching = [s for s in staged if s.staging is not None or s.outcome.status == "unchanged"]
+    if len([s for s in switching if s.staging is not None]) <= 1:
+        for item in switching:   # one new release at most: its own switch is enough
+            _switch(settings, item)
+        return
+    journal = settings.home / SWITCH_JOURNAL
+    write_json_atomic(journal, {"switches": [
+        {"slug": s.mart.slug,
+         "staging": s.staging.name if s.staging is not None else None,
+         "version": s.outcome.version} for s in switching]})
+    for item in switching:       # every new release in its place, none reachable yet
+        if item.staging is not None:
+            folder = item.staging.parent
+            os.replace(item.staging, folder / item.outcome.version)
+            item.staging = None
+            _fsync(folder)
+    for item in switching:       # then the `latest` links, one after the other
+        folder = dataset_dir(settings.site_dir, item.mart.slug)
+        if item.outcome.status == "published":
+            _point_latest(folder, item.outcome.version)
+            (folder / COVERAGE_JSON).unlink(missing_ok=True)
+        else:
+            _switch(settings, item)
+    journal.unlink()
+
+
+def _finish_interrupted_switch(settings: Settings) -> None:
+    """A group switch that a crash interrupted (its journal is still there): every
+    release of the group had passed, so the switch is finished, not undone: the staged
+    releases still hidden are renamed into place and every `latest` of the group
+    pointed at its new version. Called with the publish lock held."""
+    journal = settings.home / SWITCH_JOURNAL
+    try:
+        doc = _read_json(journal)
+    except ValueError:   # never half-written (renamed into place): not ours, set aside
+        os.replace(journal, journal.with_name(journal.name + ".invalid"))
+        return
+    if doc is None:
+        return
+    for entry in doc.get("switches") or []:
+        folder = dataset_dir(settings.site_dir, entry["slug"])
+        target = folder / entry["version"]
+        if entry.get("staging"):
+            staging = folder / entry["staging"]
+            if staging.is_dir() and not target.exists():
+                os.replace(staging, target)
+                _fsync(folder)
+        if target.is_dir():
+            _point_latest(folder, entry["version"])
+    journal.unlink()
 
 
 def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
-             ) -> PublishOutcome:
+             ) -> _Staged:
+    """Write the mart's release into `staging` and check it; nothing is visible yet.
+    Returns what switching it will do (`_switch`), or a failed or empty outcome."""
     site, slug = settings.site_dir, mart.slug
     folder = staging.parent
     public = [c["name"] for c in mart.columns if c["classification"] == "public"]
@@ -1100,8 +1362,8 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
             # No regency has sent this dataset yet: nothing to release (an empty file
             # would look like data); the catalogue lists it as not published yet.
             history = releases(site, slug)
-            return PublishOutcome(slug, "empty", history[0]["version"] if history else None,
-                                  "no rows yet")
+            return _Staged(mart, PublishOutcome(
+                slug, "empty", history[0]["version"] if history else None, "no rows yet"))
 
         # 2. Personal data: nothing more is written when the data itself has some.
         findings = pii.scan_parquet(con, parquet_path)
@@ -1120,9 +1382,10 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
         content_sha = sha256_file(csv_path)
         if (previous and previous["content_sha256"] == content_sha
                 and all(f in previous["files"] for f in FORMATS)):
-            _point_latest(folder, previous["version"])   # repairs a crash before the switch
-            _record_coverage(folder, previous, coverage, now)
-            return PublishOutcome(slug, "unchanged", previous["version"], note)
+            # Switching it points `latest` at it again (repairs a crash before the
+            # switch) and records a re-assessed coverage.
+            return _Staged(mart, PublishOutcome(slug, "unchanged", previous["version"], note),
+                           previous=previous, coverage=coverage, now=now)
 
         # A regency-period of the previous release may leave only with a newer submission.
         if mart.coverage and previous:
@@ -1131,8 +1394,9 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
                      dropped_pairs(con, parquet_path, old_parquet, mart.coverage)
                      if code not in resent]
             if drops:
-                return PublishOutcome(slug, "failed", None,
-                                      _drop_message(slug, drops, previous["version"]))
+                return _Staged(mart, PublishOutcome(
+                    slug, "failed", None, _drop_message(slug, drops, previous["version"]),
+                    held_by=(slug,)))
 
         version = _next_version(history, folder, now.date())
         key = [k for k in (mart.meta.get("key") or []) if k in types]
@@ -1177,13 +1441,9 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
     for p in staging.iterdir():
         _fsync(p)
     _fsync(staging)
-
-    os.replace(staging, folder / version)    # the release appears whole
-    _fsync(folder)
-    _point_latest(folder, version)           # latest switches in one step
-    (folder / COVERAGE_JSON).unlink(missing_ok=True)   # an older release's re-assessment
-    return PublishOutcome(slug, "published", version,
-                          "; ".join(m for m in (changelog["en"], note) if m))
+    return _Staged(mart, PublishOutcome(slug, "published", version,
+                                        "; ".join(m for m in (changelog["en"], note) if m)),
+                   staging=staging)
 
 
 # --- catalogue-wide files --------------------------------------------------------------

@@ -8,6 +8,14 @@ All problems of the file and the files it includes are reported together, one pe
 each naming the file, the entry (`feed 'kab-lebak.penduduk'`, `dataset 'aduan'`,
 `column 'nik' of dataset 'aduan'`) and the field.
 
+Confinement: a landing feed's `path` must stay inside the landing root, the folder of
+the main registry file (`..` or an absolute path leading out, or a folder that is a
+symlink out of it, is a registry error); `Feed.files()` skips a file that resolves
+outside the root (a symlink planted later) and `Feed.landing_files()` names it. A network
+feed's URL must name a host (and port, when the `allowed_hosts` entry pins one as
+`host:port`) of `allowed_hosts`; flows/channels.py also refuses private, loopback and
+link-local addresses that are not themselves listed.
+
 The rest of the code receives frozen dataclasses (`Registry`, `DatasetSpec`,
 `ColumnSpec`, `Feed`), built from the validated models. The models also give the JSON
 Schema that editors use to complete and check the YAML (`data/feeds.schema.json`,
@@ -19,7 +27,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import hashlib
+import ipaddress
 import json
+import os
 import re
 import types
 import typing
@@ -137,6 +147,9 @@ class Feed:
     extract: dict[str, Extract] = field(default_factory=dict)  # column -> where to find it
     description: str = ""
     fingerprint: str = ""   # sha256 of the entry and its dataset's spec (see load_registry)
+    # The folder the feed's files must resolve into (load_registry: the main registry
+    # file's folder); None for a feed made by hand, which is not confined.
+    landing_root: Path | None = None
 
     @property
     def is_network(self) -> bool:
@@ -156,10 +169,34 @@ class Feed:
         return float(self.options.get(name, NETWORK_DEFAULTS[name]))
 
     def files(self) -> list[Path]:
-        """The files currently in this feed's landing location, in name order."""
+        """The files currently in this feed's landing location, in name order; a file
+        that resolves outside the landing root (a symlink) is left out
+        (`landing_files` names those)."""
+        return self.landing_files().files
+
+    def landing_files(self) -> LandingFiles:
+        """The files matching the feed's `path`, in name order, split into those inside
+        the landing root and those that resolve outside it (symlinks pointing out,
+        planted after the registry was checked), which are never read."""
         pattern = Path(self.path or "")
         root = pattern if pattern.is_absolute() else self.base_dir / pattern
-        return sorted(p for p in root.parent.glob(root.name) if p.is_file())
+        found = sorted(p for p in root.parent.glob(root.name) if p.is_file())
+        if self.landing_root is None:
+            return LandingFiles(found, [])
+        inside, outside = [], []
+        landing = self.landing_root.resolve()
+        for p in found:
+            (inside if p.resolve().is_relative_to(landing) else outside).append(p)
+        return LandingFiles(inside, outside)
+
+
+@dataclass(frozen=True)
+class LandingFiles:
+    """`Feed.landing_files()`: the files to read, and those skipped because they resolve
+    outside the landing root."""
+
+    files: list[Path]
+    outside: list[Path]
 
 
 @dataclass(frozen=True)
@@ -168,6 +205,7 @@ class Registry:
     feeds: list[Feed]
     path: Path
     allowed_hosts: tuple[str, ...] = ()
+    landing_root: Path | None = None   # the main registry file's folder
 
     def select(self, regency: str | None = None, dataset: str | None = None) -> list[Feed]:
         return [
@@ -201,6 +239,94 @@ def _http_url(url: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ValueError(f"'{url}' is not an http(s) URL")
     return url
+
+
+def parse_host_entry(entry: str) -> tuple[str, int | None]:
+    """An `allowed_hosts` entry as (host, port or None): `data.example.go.id`,
+    `data.example.go.id:8443`, `10.1.2.3:8080`, `[fd00::5]:8080` or `fd00::5`. The host
+    is lowercased, an IP address written in its canonical form. Raises ValueError."""
+    text = str(entry).strip().lower()
+    if not text or "/" in text or "@" in text or any(c.isspace() for c in text):
+        raise ValueError(f"'{entry}' is not a host; write a host name or address, "
+                         "optionally with :port (not a URL)")
+    port: str | None = None
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"'{entry}': write an IPv6 address as [address] or "
+                             "[address]:port")
+        port = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host = text   # a name, an IPv4 address or a bare IPv6 address
+    try:
+        host = str(ipaddress.ip_address(host))
+    except ValueError:
+        if ":" in host or not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+                                           r"(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?", host):
+            raise ValueError(f"'{entry}' is not a host name or IP address") from None
+    if port is None:
+        return host, None
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"'{entry}': the port must be a number from 1 to 65535")
+    return host, int(port)
+
+
+def normal_host(host: str) -> str:
+    """A URL's host as `parse_host_entry` writes it (lowercase, canonical IP form)."""
+    host = host.lower()
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def url_port(url: str) -> int:
+    """The port a URL connects to (its own, else 443 for https and 80 for http)."""
+    parsed = urlparse(url)
+    return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
+def host_allowed(allowed_hosts: tuple[str, ...], host: str, port: int) -> bool:
+    """Whether `host:port` is allowed: an entry names the host and either no port (any
+    port) or this one. Entries that do not parse allow nothing."""
+    host = normal_host(host)
+    for entry in allowed_hosts:
+        try:
+            name, pinned = parse_host_entry(entry)
+        except ValueError:
+            continue
+        if name == host and pinned in (None, port):
+            return True
+    return False
+
+
+def _host_entry(entry: str) -> str:
+    parse_host_entry(entry)
+    return entry
+
+
+def confinement_problem(path: str, base_dir: Path, landing_root: Path) -> str | None:
+    """Why a landing feed's `path` (a glob relative to `base_dir`) leads outside the
+    landing root, or None: written with `..` or as an absolute path outside it, or
+    through a folder that is a symlink out of it."""
+    pattern = Path(path)
+    full = pattern if pattern.is_absolute() else base_dir / pattern
+    lexical = Path(os.path.normpath(full))
+    root = Path(os.path.normpath(landing_root))
+    if not lexical.is_relative_to(root):
+        return (f"field 'path' is '{path}', which leads outside the landing root {root}; "
+                "keep the feed's files in a folder under the registry's folder")
+    folder = lexical.parent
+    while not folder.exists() and folder != root:
+        folder = folder.parent
+    real_root = landing_root.resolve()
+    if not folder.resolve().is_relative_to(real_root):
+        return (f"field 'path' is '{path}': its folder {folder} resolves to "
+                f"{folder.resolve()}, outside the landing root {real_root} (a symlink); "
+                "keep the feed's files in a folder under the registry's folder")
+    return None
 
 
 Text = Annotated[str, BeforeValidator(_as_text)]
@@ -429,7 +555,7 @@ class RegistryFile(_Strict):
     include: list[str] = Field(
         default_factory=list, description="Registry files merged into this one, relative "
         "to this file.")
-    allowed_hosts: list[str] = Field(
+    allowed_hosts: list[Annotated[str, AfterValidator(_host_entry)]] = Field(
         default_factory=list, description="The only hosts network feeds may contact "
         "(redirects included).")
     alerts: AlertsModel | None = Field(None, description="Where alerts are posted.")
@@ -726,10 +852,10 @@ def _dataset_problems(spec: DatasetSpec) -> list[str]:
     return problems
 
 
-def _feed_problems(feed: FeedModel, spec: DatasetSpec, allowed_hosts: tuple[str, ...]
-                   ) -> list[str]:
-    """What is wrong with a feed that has the right shape, given its dataset and the
-    registry's allowed hosts."""
+def _feed_problems(feed: FeedModel, spec: DatasetSpec, allowed_hosts: tuple[str, ...],
+                   base_dir: Path, landing_root: Path) -> list[str]:
+    """What is wrong with a feed that has the right shape, given its dataset, the
+    registry's allowed hosts and its landing root."""
     problems = []
     canonical = spec.column_names
     known = f"a column of dataset '{spec.name}' ({sorted(canonical)})"
@@ -771,17 +897,27 @@ def _feed_problems(feed: FeedModel, spec: DatasetSpec, allowed_hosts: tuple[str,
     if feed.channel == "landing":
         if not feed.path:
             problems.append("missing required field 'path'")
+        elif (outside := confinement_problem(feed.path, base_dir, landing_root)):
+            problems.append(outside)
     elif not feed.url:
         problems.append("missing required field 'url'")
     else:
         parsed = urlparse(feed.url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        try:
+            port = url_port(feed.url)
+        except ValueError:
+            port = None
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or port is None:
             problems.append(f"field 'url' is '{feed.url}'; write an http(s) URL")
-        elif parsed.hostname.lower() not in allowed_hosts:
+        elif not host_allowed(allowed_hosts, parsed.hostname, port):
+            host = normal_host(parsed.hostname)
+            named = any(_entry_host(e) == host for e in allowed_hosts)
             problems.append(
-                f"field 'url' points at host '{parsed.hostname}', which is not in "
-                f"'allowed_hosts' {list(allowed_hosts)}; add the regency's host there if it "
-                "is a trusted source")
+                f"field 'url' points at host '{parsed.hostname}'"
+                + (f" port {port}, which 'allowed_hosts' {list(allowed_hosts)} does not "
+                   "allow (an entry host:port allows that port only)" if named else
+                   f", which is not in 'allowed_hosts' {list(allowed_hosts)}; add the "
+                   "regency's host there if it is a trusted source"))
     if feed.channel == "ckan":
         if not (feed.ckan.resource or feed.ckan.package):
             problems.append("a ckan feed needs 'ckan: {package: ..., resource: ...}' "
@@ -789,6 +925,13 @@ def _feed_problems(feed: FeedModel, spec: DatasetSpec, allowed_hosts: tuple[str,
         if feed.format != "ckan_json":
             problems.append("a ckan feed has format 'ckan_json'")
     return problems
+
+
+def _entry_host(entry: str) -> str | None:
+    try:
+        return parse_host_entry(entry)[0]
+    except ValueError:
+        return None
 
 
 def _fingerprint(feed: FeedModel, dataset: str, model: DatasetModel) -> str:
@@ -829,7 +972,8 @@ def load_registry(path: Path) -> Registry:
             models[name] = model
             problems += [f"{part.path}: dataset '{name}': {p}" for p in _dataset_problems(spec)]
 
-    allowed_hosts = tuple(h.lower() for part in parts for h in part.allowed_hosts)
+    allowed_hosts = tuple(str(h).strip().lower() for part in parts for h in part.allowed_hosts)
+    landing_root = registry_path.parent
     feeds: list[Feed] = []
     seen: set[str] = set()
     for part in parts:
@@ -849,7 +993,7 @@ def load_registry(path: Path) -> Registry:
             if model.dataset not in datasets:
                 continue   # its dataset's own problems are reported
             spec = datasets[model.dataset]
-            found = _feed_problems(model, spec, allowed_hosts)
+            found = _feed_problems(model, spec, allowed_hosts, part.path.parent, landing_root)
             problems += [f"{where}: {p}" for p in found]
             if found:
                 continue
@@ -874,11 +1018,12 @@ def load_registry(path: Path) -> Registry:
                 extract={c: Extract(e.source, e.pattern) for c, e in model.extract.items()},
                 description=model.description or "",
                 fingerprint=_fingerprint(model, model.dataset, models[model.dataset]),
+                landing_root=landing_root,
             ))
     if problems:
         raise RegistryError("\n".join(problems), problems)
     return Registry(datasets=datasets, feeds=feeds, path=registry_path,
-                    allowed_hosts=allowed_hosts)
+                    allowed_hosts=allowed_hosts, landing_root=landing_root)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 import yaml
@@ -24,7 +25,7 @@ def server():
         yield s
 
 
-def _feed(tmp_path, server, **entry):
+def _feed(tmp_path, server, hosts=("127.0.0.1",), **entry):
     datasets = yaml.safe_load((PROJECT_ROOT / "data" / "feeds.yml").read_text())["datasets"]
     base = {
         "id": "kota-serang.penduduk",
@@ -40,7 +41,7 @@ def _feed(tmp_path, server, **entry):
     base.update(entry)
     path = tmp_path / "feeds.yml"
     path.write_text(
-        yaml.safe_dump({"allowed_hosts": ["127.0.0.1"], "datasets": datasets, "feeds": [base]})
+        yaml.safe_dump({"allowed_hosts": list(hosts), "datasets": datasets, "feeds": [base]})
     )
     return load_registry(path).feeds[0]
 
@@ -196,3 +197,131 @@ def test_network_feeds_in_a_real_run(prefect_harness, tmp_path, monkeypatch, ser
         f"{server.base}/api/3/action",
         f"{server.base}/serang/penduduk_2024s2.csv",
     }
+
+
+# --- allowed hosts with ports; loopback, private and link-local addresses ----------------
+# Only the 127.0.0.1 server above is ever connected to: other addresses are refused by
+# parsing the URL or by the (mocked) resolution, before any connection.
+
+
+@pytest.mark.parametrize("address, internal", [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("10.1.2.3", True),
+    ("172.16.0.1", True), ("172.31.255.255", True), ("192.168.10.1", True),
+    ("169.254.169.254", True), ("fc00::1", True), ("fd12:3456::7", True), ("fe80::1", True),
+    ("fe80::1%eth0", True), ("::ffff:127.0.0.1", True), ("::ffff:10.0.0.1", True),
+    ("0.0.0.0", True), ("::", True),
+    ("8.8.8.8", False), ("172.32.0.1", False), ("172.15.255.255", False),
+    ("192.169.0.1", False), ("203.0.113.7", False), ("2606:4700::1111", False),
+])
+def test_internal_ranges(address, internal):
+    from flows.channels import internal_address
+
+    assert internal_address(address) is internal
+
+
+def test_a_pinned_port_allows_that_port_only(tmp_path, server):
+    from flows.registry import RegistryError
+
+    server.files["/penduduk.csv"] = (CSV_SERANG, "text/csv")
+    feed = _feed(tmp_path, server, [f"127.0.0.1:{server.port}"])
+    assert fetch(feed, tmp_path / "in").read_bytes() == CSV_SERANG
+
+    other = server.port + 1 if server.port < 65535 else server.port - 1
+    doc = yaml.safe_load((tmp_path / "feeds.yml").read_text())
+    doc["feeds"][0]["url"] = f"http://127.0.0.1:{other}/penduduk.csv"
+    (tmp_path / "feeds.yml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(RegistryError, match=rf"points at host '127.0.0.1' port {other}, "
+                                            r"which 'allowed_hosts' .* does not allow"):
+        load_registry(tmp_path / "feeds.yml")
+    # IPv6 in brackets; the default port of the scheme counts as pinned or not
+    doc["allowed_hosts"] = ["[fd00::5]:8080", "data.example.go.id:443"]
+    for url, ok in [("http://[fd00::5]:8080/p.csv", True), ("http://[fd00::5]/p.csv", False),
+                    ("https://data.example.go.id/p.csv", True),
+                    ("http://data.example.go.id/p.csv", False)]:
+        doc["feeds"][0]["url"] = url
+        (tmp_path / "feeds.yml").write_text(yaml.safe_dump(doc))
+        if ok:
+            load_registry(tmp_path / "feeds.yml")
+        else:
+            with pytest.raises(RegistryError, match="does not allow"):
+                load_registry(tmp_path / "feeds.yml")
+
+
+def test_a_redirect_to_another_port_is_refused(tmp_path, server):
+    from tests.helpers import free_port
+
+    other = free_port()
+    server.redirects["/penduduk.csv"] = f"http://127.0.0.1:{other}/penduduk.csv"
+    feed = _feed(tmp_path, server, [f"127.0.0.1:{server.port}"])
+    with pytest.raises(FetchError, match=rf"refusing to contact '127.0.0.1' port {other}"):
+        fetch(feed, tmp_path / "in")
+
+
+def test_a_listed_name_that_resolves_to_loopback_needs_the_address_listed(tmp_path, server):
+    """`localhost` is listed, but it is 127.0.0.1: refused before connecting, unless
+    127.0.0.1 itself is listed (here pinned to the server's port)."""
+    server.files["/penduduk.csv"] = (CSV_SERANG, "text/csv")
+    url = f"http://localhost:{server.port}/penduduk.csv"
+    feed = _feed(tmp_path, server, ["localhost"], url=url)
+    with pytest.raises(FetchError, match=r"refusing to contact 'localhost' \(127\.0\.0\.1"
+                                         r".*loopback, private or link-local"):
+        fetch(feed, tmp_path / "in")
+    assert server.hits == {}                      # nothing reached the server
+
+    feed = _feed(tmp_path, server, ["localhost", f"127.0.0.1:{server.port}"], url=url)
+    assert fetch(feed, tmp_path / "in").read_bytes() == CSV_SERANG
+    # a redirect from there to localhost on another port: the address is not listed
+    server.redirects["/moved.csv"] = f"http://localhost:{server.port + 1}/penduduk.csv"
+    feed = _feed(tmp_path, server, ["localhost", f"127.0.0.1:{server.port}"],
+                    url=f"http://localhost:{server.port}/moved.csv")
+    with pytest.raises(FetchError, match="refusing to contact 'localhost'"):
+        fetch(feed, tmp_path / "in")
+    assert server.hits.get("/penduduk.csv") == 1   # the one allowed download only
+
+
+def test_a_public_name_resolving_to_an_internal_address_is_refused_before_connecting(
+        tmp_path, server, monkeypatch):
+    """A listed regency host whose DNS now answers the cloud metadata address, or a
+    private one beside a listed address: the internal address is never connected to."""
+    import socket
+
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+    answers: dict[str, list[str]] = {}
+    connected: list[tuple] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                    for a in answers[host]]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    def connect(sock, address):
+        assert address[0] == "127.0.0.1", f"tried to connect to {address}"
+        connected.append(address)
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    server.files["/penduduk.csv"] = (CSV_SERANG, "text/csv")
+
+    answers["data.kotaserang.go.id"] = ["169.254.169.254"]
+    feed = _feed(tmp_path, server, ["data.kotaserang.go.id"],
+                    url="http://data.kotaserang.go.id/penduduk.csv")
+    with pytest.raises(FetchError, match=r"'data.kotaserang.go.id' \(169\.254\.169\.254\)"):
+        fetch(feed, tmp_path / "in")
+    assert connected == []
+
+    answers["regency.test"] = ["10.9.9.9", "127.0.0.1"]
+    feed = _feed(tmp_path, server, ["regency.test", "127.0.0.1"],
+                    url=f"http://regency.test:{server.port}/penduduk.csv")
+    assert fetch(feed, tmp_path / "in").read_bytes() == CSV_SERANG
+    assert connected == [("127.0.0.1", server.port)]   # 10.9.9.9 was skipped
+
+
+def test_allowed_hosts_entries_are_checked(tmp_path, server):
+    from flows.registry import RegistryError
+
+    for bad, why in [("http://127.0.0.1", "not a URL"), ("127.0.0.1:99999", "1 to 65535"),
+                     ("[::1", "IPv6"), ("bad_host!", "not a host name")]:
+        with pytest.raises(RegistryError, match=rf"allowed_hosts\[1\]: .*{re.escape(why)}"):
+            _feed(tmp_path, server, ["127.0.0.1", bad])

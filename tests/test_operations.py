@@ -3,11 +3,13 @@ lock, alerts through a webhook, artifacts and backfills."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -200,6 +202,9 @@ def test_quarantined_submission_alerts_and_a_dead_webhook_does_not_fail_the_run(
     good = (landing / "penduduk_2024s2.csv").read_text(encoding="cp1252")
     (landing / "penduduk_2024s2_revisi.csv").write_text(
         good.replace("759.929", f"{NIK}x"), encoding="cp1252")
+    # planted after the registry was checked: a symlink out of the landing root
+    (tmp_path / "secret.csv").write_text(good, encoding="cp1252")
+    (landing / "penduduk_zz.csv").symlink_to(tmp_path / "secret.csv")
     monkeypatch.setenv("SATUDATA_FEEDS", str(feeds))
     monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SATUDATA_ALERT_WEBHOOK", f"{dead_webhook},{receiver.url}")
@@ -208,7 +213,9 @@ def test_quarantined_submission_alerts_and_a_dead_webhook_does_not_fail_the_run(
 
     assert result["status"] == "completed"
     (feed,) = result["feeds"]
-    assert feed["accepted"] == 2 and feed["quarantined"] == 1
+    assert feed["accepted"] == 2 and feed["quarantined"] == 1 and feed["files"] == 3
+    assert [n for n in result["notes"] if "penduduk_zz.csv skipped: it resolves to "
+            f"{tmp_path / 'secret.csv'}, outside the landing root" in n]
     (alert,) = receiver.bodies
     assert alert["events"] == ["submission_quarantined"]
     assert alert["run_id"] == result["run_id"] and alert["status"] == "completed"
@@ -219,7 +226,9 @@ def test_quarantined_submission_alerts_and_a_dead_webhook_does_not_fail_the_run(
     assert "Jumlah Penduduk (jiwa)" in q["reason"] and "row 1" in q["reason"]
     assert NIK not in json.dumps(alert) and NIK[:4] + "*" in q["reason"]
     assert "penduduk_2024s2_revisi.csv" in alert["text"]
-    assert alert["links"]["submissions"].endswith("/app/static/meta/submissions.json")
+    # officials' data is not on the public site: the alert links their page instead
+    assert alert["links"]["officials"] == "http://localhost:8501/?page=officials"
+    assert "submissions" not in alert["links"]
     # the good files were published all the same
     site = tmp_path / "home" / "site" / "datasets" / SLUG / "latest" / f"{SLUG}.csv"
     assert {r["periode"] for r in _read_csv(site)} == {"2020", "2024-S2"}
@@ -261,6 +270,160 @@ def test_alert_payload_for_a_feed_that_could_not_be_received(dead_webhook):
     assert result[dead_webhook].startswith("failed: ")
     assert "could not be reached" in warnings[0] and "the run goes on" in warnings[0]
     assert alerts.notify({**run, "feed_errors": []}, [dead_webhook]) == {}   # nothing to say
+
+
+def _flow_run(**kwargs):
+    import datetime as dt
+
+    from prefect.client.schemas.objects import FlowRun
+
+    return FlowRun(id=uuid.uuid4(), name="brave-otter", flow_id=uuid.uuid4(),
+                   parameters={"regency": "36.73", "dataset": "penduduk"},
+                   start_time=dt.datetime(2026, 1, 1, 6, 0, 1, tzinfo=dt.UTC), **kwargs)
+
+
+@pytest.fixture
+def hook_env(tmp_path, monkeypatch, receiver):
+    """A state hook's surroundings: the webhook, SATUDATA_HOME, and the events it
+    would emit for the automation (recorded here, no Prefect API needed)."""
+    from flows import alerts
+
+    monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SATUDATA_ALERT_WEBHOOK", receiver.url)
+    announced: list[tuple] = []
+    monkeypatch.setattr(alerts, "announce_sent",
+                        lambda *args: announced.append(args) or True)
+    monkeypatch.setattr(alerts, "_sent_here", set())
+    return tmp_path / "home", announced
+
+
+def test_the_state_hooks_are_on_the_flow():
+    from flows import pipeline
+
+    assert pipeline.pipeline.on_failure_hooks == [pipeline._alert_on_failure]
+    assert pipeline.pipeline.on_crashed_hooks == [pipeline._alert_on_crashed]
+
+
+def test_the_crashed_hook_sends_the_alert_once(hook_env, receiver, monkeypatch):
+    """A flow run SIGKILLed mid-run: the worker runs `on_crashed` in a new process; the
+    hook posts the payload of flows/alerts.py, marks the run and tells the automation.
+    A second hook for the same run (another process: only alerts.jsonl remembers)
+    posts nothing, and still tells the automation."""
+    from prefect.states import Crashed
+
+    from flows import alerts, pipeline
+
+    home, announced = hook_env
+    flow_run = _flow_run()
+    state = Crashed(message="Flow run infrastructure exited with non-zero status code -9.")
+
+    pipeline._alert_on_crashed(flow=pipeline.pipeline, flow_run=flow_run, state=state)
+
+    (alert,) = receiver.bodies
+    assert alert["source"] == "satudata-banten" and alert["reported_by"] == "on_crashed hook"
+    assert (alert["status"], alert["events"]) == ("crashed", ["run_crashed"])
+    assert alert["flow_run_id"] == str(flow_run.id) and alert["flow_run_name"] == "brave-otter"
+    assert alert["run_id"] is None
+    assert alert["errors"] == ["Flow run infrastructure exited with non-zero status code -9."]
+    assert alert["selection"] == {"regency": "36.73", "dataset": "penduduk"}
+    assert alert["started_at"] == "2026-01-01T06:00:01+00:00"
+    assert alert["text"].startswith("Satu Data Banten, flow run brave-otter (crashed): run "
+                                    "CRASHED")
+    assert alert["links"]["officials"].endswith("/?page=officials")
+    assert [a[0] for a in announced] == [str(flow_run.id)]
+    (line,) = (home / alerts.SENT_LOG).read_text().splitlines()
+    assert json.loads(line)["reported_by"] == "on_crashed hook"
+
+    monkeypatch.setattr(alerts, "_sent_here", set())   # as if in another process
+    pipeline._alert_on_crashed(flow=pipeline.pipeline, flow_run=flow_run, state=state)
+    assert len(receiver.bodies) == 1
+    assert len(announced) == 2
+
+
+def test_the_failure_hook_sends_nothing_for_a_run_its_body_reported(hook_env, receiver):
+    from prefect.states import Failed
+
+    from flows import alerts, pipeline
+
+    home, announced = hook_env
+    reported, unreported = _flow_run(), _flow_run()
+    alerts.mark_reported(home, {"flow_run_id": str(reported.id), "status": "failed"},
+                         {receiver.url: "sent"})
+    failed = Failed(message="Validation of flow parameters failed")
+    for flow_run in (reported, unreported):
+        pipeline._alert_on_failure(flow=pipeline.pipeline, flow_run=flow_run, state=failed)
+
+    (alert,) = receiver.bodies   # the unreported one only
+    assert alert["flow_run_id"] == str(unreported.id)
+    assert (alert["status"], alert["events"], alert["reported_by"]) == (
+        "failed", ["run_failed"], "on_failure hook")
+    assert "run FAILED: Validation of flow parameters failed" in alert["text"]
+    assert [a[0] for a in announced] == [str(reported.id), str(unreported.id)]
+
+
+def test_a_hook_whose_webhook_is_down_leaves_the_run_to_the_automation(
+        hook_env, dead_webhook, monkeypatch):
+    from prefect.states import Crashed
+
+    from flows import alerts, pipeline
+
+    _, announced = hook_env
+    monkeypatch.setenv("SATUDATA_ALERT_WEBHOOK", dead_webhook)
+    monkeypatch.setattr(alerts, "ATTEMPTS", 1)
+    flow_run = _flow_run()
+    pipeline._alert_on_crashed(flow=pipeline.pipeline, flow_run=flow_run,
+                               state=Crashed(message="killed"))
+    assert announced == [] and not alerts.was_reported(hook_env[0], str(flow_run.id))
+
+
+def test_the_alert_automations_render_the_alert_payload():
+    """The automations `satudata deploy` registers, and the body the Prefect server
+    renders for a run that crashed unreported: the payload's shape, as JSON."""
+    import datetime as dt
+
+    from prefect.server.events.actions import SendNotification
+    from prefect.server.schemas.responses import FlowRunResponse
+    from prefect.server.schemas.states import State, StateType
+    from prefect.server.utilities.user_templates import render_user_template_sync
+
+    from flows import deploy
+
+    block = uuid.uuid4()
+    limits = {"grace": 120.0, "heartbeat": 180.0, "overdue": 6 * 3600.0}
+    automations = {a.name: a for a in deploy.alert_automations(
+        [block], limits, base_url="https://data.bantenprov.go.id")}
+    assert set(automations) == set(deploy.AUTOMATIONS)
+    unreported = automations[deploy.AUTOMATION_UNREPORTED]
+    assert unreported.trigger.after == {"prefect.flow-run.Crashed", "prefect.flow-run.Failed"}
+    assert unreported.trigger.expect == {"satudata.alert.sent"}
+    assert unreported.trigger.posture == "Proactive"
+    assert unreported.trigger.within == dt.timedelta(seconds=120)
+    assert unreported.trigger.match_related.root["prefect.resource.name"] == "satudata-pipeline"
+    (action,) = unreported.actions
+    assert action.block_document_id == block
+    heartbeat = automations[deploy.AUTOMATION_NO_HEARTBEAT]
+    assert heartbeat.trigger.within == dt.timedelta(seconds=540)
+    assert heartbeat.actions[0].state.value == "CRASHED"
+    assert [a.name for a in deploy.alert_automations([], limits)] == [
+        deploy.AUTOMATION_NO_HEARTBEAT]   # no webhook: no one to notify
+
+    SendNotification._register_filters_if_needed()
+    now = dt.datetime.now(dt.UTC)
+    flow_run = FlowRunResponse(
+        id=uuid.uuid4(), name="brave-otter", flow_id=uuid.uuid4(), start_time=now,
+        parameters={"regency": "36.73", "dataset": None},
+        state=State(type=StateType.CRASHED, name="Crashed", timestamp=now,
+                    message='No heartbeat for 9 min: "gone" <machine>'))
+    body = json.loads(render_user_template_sync(action.body, {"flow_run": flow_run}))
+    assert body["source"] == "satudata-banten" and body["reported_by"] == "automation"
+    assert (body["status"], body["events"]) == ("crashed", ["run_crashed"])
+    assert body["flow_run_id"] == str(flow_run.id) and body["flow_run_name"] == "brave-otter"
+    assert body["selection"] == {"regency": "36.73", "dataset": None}
+    assert body["errors"] == ['No heartbeat for 9 min: "gone" <machine>']
+    assert body["links"]["officials"] == "https://data.bantenprov.go.id/?page=officials"
+    overdue = automations[deploy.AUTOMATION_OVERDUE].actions[0].body
+    body = json.loads(render_user_template_sync(overdue, {"flow_run": flow_run}))
+    assert body["events"] == ["run_overdue"] and "not finished 6 h after" in body["text"]
 
 
 # --- backfill -------------------------------------------------------------------------------
@@ -423,6 +586,12 @@ def test_deployment_runs_on_a_real_server_with_a_process_worker(prefect_server, 
             deployments = {d.name: d for d in client.read_deployments()}
             assert {"aduan-daily", "penduduk-monthly", "indikator-monthly",
                     "fasilitas-kesehatan-monthly", "on-demand", "backfill"} <= set(deployments)
+            # no webhook configured: the heartbeat automation only (runs gone silent
+            # are marked Crashed); no notification block to alert through
+            from flows.deploy import AUTOMATION_NO_HEARTBEAT, AUTOMATION_UNREPORTED
+
+            assert len(client.read_automations_by_name(AUTOMATION_NO_HEARTBEAT)) == 1
+            assert client.read_automations_by_name(AUTOMATION_UNREPORTED) == []
             daily = deployments["aduan-daily"]
             assert [(s.schedule.cron, s.schedule.timezone) for s in daily.schedules] == [
                 ("0 6 * * *", "Asia/Jakarta")]
@@ -454,3 +623,136 @@ def test_deployment_runs_on_a_real_server_with_a_process_worker(prefect_server, 
                                                                ("36.73", "2024-S2")}
     assert {r["jumlah_penduduk"] for r in rows if r["periode"] == "2024-S2"} == {"759929"}
     print(f"deploy -> run completed: {elapsed:.0f} s")
+
+
+# --- alerts for runs that cannot report themselves: SIGKILL on a real server -----------------
+
+
+def _flow_run_pids(flow_run_id) -> list[int]:
+    """The processes running this flow run (the worker starts them with its id in
+    their environment)."""
+    needle = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if needle in (proc / "environ").read_bytes().split(b"\0"):
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _wait_running(client, flow_run_id, timeout_s: float = 180) -> list[int]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        run = client.read_flow_run(flow_run_id)
+        pids = _flow_run_pids(flow_run_id)
+        if run.state is not None and run.state.is_running() and pids:
+            return pids
+        time.sleep(0.5)
+    raise AssertionError(f"flow run {flow_run_id} not running in {timeout_s} s: {run.state}")
+
+
+def _wait_alert(receiver: Receiver, flow_run_id, timeout_s: float) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [b for b in receiver.bodies if b.get("flow_run_id") == str(flow_run_id)]
+        if found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.5)
+
+
+@pytest.mark.reliability
+def test_a_sigkilled_deployed_run_is_alerted_by_its_hook_or_the_automation(
+        prefect_server, tmp_path, receiver):
+    """Deployed runs on a real `prefect server` and process worker wait on the run lock
+    (held here), and are SIGKILLed. (1) Only the flow-run process dies: the worker marks
+    it Crashed and runs its `on_crashed` hook, which alerts; the automation, told so,
+    stays quiet. (2) The worker dies with it, as when the machine goes: nobody is left
+    to report; the heartbeat automation marks the run Crashed, and the alert automation
+    posts through the notification block."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.deploy import AUTOMATIONS
+
+    api, base_env = prefect_server
+    home = tmp_path / "home"
+    grace_s, heartbeat_s = 15, 30
+    env = dict(base_env, SATUDATA_HOME=str(home), PREFECT_WORKER_QUERY_SECONDS="1",
+               SATUDATA_FEEDS=str(PROJECT_ROOT / "data" / "feeds.yml"),
+               SATUDATA_ALERT_WEBHOOK=receiver.url, SATUDATA_ALERT_GRACE_S=str(grace_s),
+               PREFECT_FLOWS_HEARTBEAT_FREQUENCY=str(heartbeat_s))
+    deploy = subprocess.run([SATUDATA, "deploy"], env=env, capture_output=True, text=True,
+                            timeout=180)
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    for name in AUTOMATIONS:
+        assert f"automation '{name}'" in deploy.stdout
+    results: dict = {}
+    worker_log = tmp_path / "worker.log"
+    worker = None
+    with run_lock(home, run_id="heldhere", log=lambda _: None):
+        try:
+            with open(worker_log, "wb") as out:
+                worker = subprocess.Popen(
+                    [SATUDATA, "worker", "--name", f"test-{uuid.uuid4().hex[:6]}"],
+                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            with temporary_settings(updates={PREFECT_API_URL: api}), \
+                    get_client(sync_client=True) as client:
+                on_demand = client.read_deployment_by_name("satudata-pipeline/on-demand")
+                params = {"regency": "36.73", "dataset": "penduduk"}
+
+                # 1. the flow-run process is killed; its worker lives on
+                first = client.create_flow_run_from_deployment(on_demand.id,
+                                                               parameters=params)
+                pids = _wait_running(client, first.id)
+                time.sleep(3)   # into the flow body, waiting on the lock
+                killed = time.monotonic()
+                for pid in pids:
+                    os.kill(pid, signal.SIGKILL)
+                alerts_1 = _wait_alert(receiver, first.id, 120)
+                results["hook_alert_after_s"] = round(time.monotonic() - killed, 1)
+                assert alerts_1, worker_log.read_text(errors="replace")[-4000:]
+                time.sleep(grace_s + 20)   # the automation had its chance, and kept quiet
+                alerts_1 = _wait_alert(receiver, first.id, 0)
+                state_1 = client.read_flow_run(first.id).state
+
+                # 2. the worker and the flow-run process are killed together
+                second = client.create_flow_run_from_deployment(on_demand.id,
+                                                                parameters=params)
+                pids = _wait_running(client, second.id)
+                time.sleep(3)
+                killed = time.monotonic()
+                os.killpg(worker.pid, signal.SIGKILL)
+                for pid in pids:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                worker.wait(10)
+                alerts_2 = _wait_alert(receiver, second.id, 4 * heartbeat_s + grace_s + 120)
+                results["automation_alert_after_s"] = round(time.monotonic() - killed, 1)
+                state_2 = client.read_flow_run(second.id).state
+        finally:
+            stop_group(worker)
+
+    (hook_alert,) = alerts_1      # one alert: the hook's, none from the automation
+    assert hook_alert["reported_by"] == "on_crashed hook"
+    assert (hook_alert["status"], hook_alert["events"]) == ("crashed", ["run_crashed"])
+    assert hook_alert["flow_run_name"] == first.name and hook_alert["source"] == \
+        "satudata-banten"
+    assert "-9" in hook_alert["errors"][0] or "SIGKILL" in hook_alert["errors"][0]
+    assert state_1.is_crashed()
+    (automation_alert,) = alerts_2
+    assert automation_alert["reported_by"] == "automation"
+    assert (automation_alert["status"], automation_alert["events"]) == (
+        "crashed", ["run_crashed"])
+    assert automation_alert["flow_run_name"] == second.name
+    assert automation_alert["selection"] == params
+    assert "No heartbeat" in automation_alert["errors"][0]
+    assert state_2.is_crashed() and "No heartbeat" in state_2.message
+    results_dir = PROJECT_ROOT / "tests" / "output" / "reliability"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "alerts-sigkill.json").write_text(json.dumps(
+        {**results, "heartbeat_s": heartbeat_s, "grace_s": grace_s,
+         "alerts_per_run": [len(alerts_1), len(alerts_2)]}, indent=2))
+    print(f"SIGKILL alerts: {results}")

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import shutil
 import socket
 import zipfile
 from pathlib import Path
@@ -396,7 +397,7 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx_only(small):
 @pytest.mark.parametrize(
     ("planted", "kind", "masked"),
     [
-        (f"NIK pelapor {NIK}", "NIK", "3671************"),
+        (f"NIK pelapor {NIK}", "NIK", "3671**********"),
         ("hubungi 0812-3456-7890", "phone", "0812-****-**90"),
         ("kontak: budi.santoso@example.go.id", "e-mail", "b***@example.go.id"),
     ],
@@ -525,3 +526,150 @@ def test_catalogue_files_have_stable_urls_and_satudata_metadata(small):
         assert sorted(zf.namelist()) == sorted(
             f"x/{n}" for n in ("x.csv", "x.xlsx", "x.json", "x.parquet", "datapackage.json",
                                "release.json", "SHA256SUMS"))
+
+
+# --- release groups: datasets built from the same sources publish together ---------------
+
+FASKES, FASKES_KK = "fasilitas-kesehatan", "fasilitas-kesehatan-kabupaten-kota"
+
+
+@pytest.fixture
+def sample_copy(sample_run, tmp_path):
+    """What publishing reads of the shared sample run (warehouse, releases, dbt manifest),
+    copied, so that its marts can be changed here; with its published marts."""
+    source = sample_run["settings"]
+    settings = Settings(home=tmp_path / "home", feeds_file=source.feeds_file)
+    shutil.copytree(source.site_dir, settings.site_dir, symlinks=True)
+    shutil.copy2(source.warehouse, settings.warehouse)
+    target = settings.dbt_target_dir
+    target.mkdir(parents=True)
+    shutil.copy2(source.dbt_target_dir / "manifest.json", target / "manifest.json")
+    return settings, pub.published_marts(dbt_manifest(settings))
+
+
+def site_state(settings: Settings) -> dict[str, tuple[str, list[str]]]:
+    """slug -> (where latest points, its versions and any hidden leftover)."""
+    return {d.name: (str((d / "latest").readlink()),
+                     sorted(p.name for p in d.iterdir() if p.name != "latest"
+                            and (p.is_dir() or p.name.startswith("."))))
+            for d in (settings.site_dir / "datasets").iterdir()}
+
+
+def test_release_groups_are_the_marts_sharing_a_source_dataset(sample_copy):
+    _, marts = sample_copy
+    groups = [[m.slug for m in g] for g in pub.release_groups(marts)]
+    assert groups == [["aduan-masyarakat-bulanan"], [FASKES, FASKES_KK],
+                      ["indikator-kabupaten-kota"], [SLUG]]
+    # Complaints per 10,000 residents read raw.penduduk, but count complaints only.
+    (aduan,) = [m for m in marts if m.slug == "aduan-masyarakat-bulanan"]
+    assert set(aduan.sources) == {"aduan", "penduduk"}
+    assert pub.source_datasets(aduan) == ("aduan",)
+
+    # Without coverage, the raw sources decide; a chain of shared sources is one group.
+    def mart(slug: str, *sources: str) -> pub.MartSpec:
+        return pub.MartSpec(slug, slug, {"slug": slug}, [], None, sources)
+
+    chained = pub.release_groups([mart("a", "x"), mart("b", "x", "y"), mart("c", "y"),
+                                  mart("d", "z"), mart("e")])
+    assert [[m.slug for m in g] for g in chained] == [["a", "b", "c"], ["d"], ["e"]]
+
+
+def test_a_blocked_mart_holds_its_release_group_and_the_others_publish(sample_copy):
+    """The scanner blocks fasilitas-kesehatan (a NIK in a facility's name): the
+    per-regency counts built from the same facility lists publish no new version either,
+    although their own content changed; population, a separate group, publishes."""
+    settings, marts = sample_copy
+    before = site_state(settings)
+    sql(settings, f"""update marts.fasilitas_kesehatan set nama_fasilitas =
+        'Klinik Pratama (pemilik NIK {NIK})' where kode_fasilitas =
+        (select min(kode_fasilitas) from marts.fasilitas_kesehatan)""")
+    sql(settings, """update marts.fasilitas_kesehatan_kabupaten_kota
+        set jumlah_fasilitas = jumlah_fasilitas + 1 where kode_wilayah = '36.73'""")
+    sql(settings, """update marts.penduduk_kabupaten_kota set jumlah_penduduk =
+        jumlah_penduduk + 1 where kode_wilayah = '36.73' and periode = '2024-S2'""")
+    logged: list[str] = []
+
+    outcomes = {o.slug: o for o in pub.publish_groups(
+        settings, marts, log=lambda o: logged.append(o.slug))}
+
+    blocked, held = outcomes[FASKES], outcomes[FASKES_KK]
+    assert (blocked.status, blocked.version, blocked.held_by) == ("failed", None, (FASKES,))
+    assert "column 'nama_fasilitas'" in blocked.message and "NIK" in blocked.message
+    assert NIK not in blocked.message
+    assert (held.status, held.version, held.held_by) == ("failed", None, (FASKES,))
+    assert "held back with its release group" in held.message
+    assert "same source data: fasilitas_kesehatan" in held.message
+    assert "stays latest" in held.message
+    assert outcomes[SLUG].status == "published"
+    assert outcomes[SLUG].version not in before[SLUG][1]
+    assert {outcomes[s].status for s in ("aduan-masyarakat-bulanan",
+                                         "indikator-kabupaten-kota")} == {"unchanged"}
+    assert sorted(logged) == sorted(outcomes)
+
+    after = site_state(settings)
+    assert after[FASKES] == before[FASKES]           # no new version, nothing staged left
+    assert after[FASKES_KK] == before[FASKES_KK]     # latest unchanged
+    assert after[SLUG] == (outcomes[SLUG].version,
+                           sorted(before[SLUG][1] + [outcomes[SLUG].version]))
+    verify_sha256sums(settings.site_dir / "datasets" / SLUG / "latest")
+    assert not (settings.home / pub.SWITCH_JOURNAL).exists()
+
+    # dbt held the per-regency counts back: the facility list waits with them, although
+    # it is clean now; nothing of the group is even staged.
+    sql(settings, f"""update marts.fasilitas_kesehatan set nama_fasilitas = 'Klinik Pratama'
+        where nama_fasilitas like '%{NIK}%'""")
+    outcomes = {o.slug: o for o in pub.publish_groups(
+        settings, marts, held={"fasilitas_kesehatan_kabupaten_kota": "dbt test failed"})}
+    assert outcomes[FASKES_KK].message.startswith("not published: dbt test failed")
+    assert (outcomes[FASKES].status, outcomes[FASKES].held_by) == ("failed", (FASKES_KK,))
+    assert outcomes[SLUG].status == "unchanged"
+    assert site_state(settings)[FASKES] == before[FASKES]
+
+    # Both pass: both publish, in one group switch.
+    outcomes = {o.slug: o for o in pub.publish_groups(settings, marts)}
+    assert outcomes[FASKES].status == outcomes[FASKES_KK].status == "published"
+    for slug in (FASKES, FASKES_KK):
+        assert site_state(settings)[slug][0] == outcomes[slug].version
+        verify_sha256sums(settings.site_dir / "datasets" / slug / "latest")
+
+
+def test_a_group_switch_cut_short_is_finished_by_the_next_publisher(sample_copy,
+                                                                    monkeypatch):
+    """Both marts of a group passed and their releases are in place, but the switch
+    stops after the first `latest` (a crash, here an error): the journal stays, and the
+    next publisher (here the catalogue's) finishes the switch before anything else."""
+    settings, marts = sample_copy
+    before = site_state(settings)
+    sql(settings, """update marts.fasilitas_kesehatan set nama_fasilitas = nama_fasilitas
+        || ' (baru)' where kode_fasilitas = (select min(kode_fasilitas)
+        from marts.fasilitas_kesehatan)""")
+    sql(settings, """update marts.fasilitas_kesehatan_kabupaten_kota
+        set jumlah_fasilitas = jumlah_fasilitas + 1 where kode_wilayah = '36.73'""")
+    group = [m for m in marts if m.slug in (FASKES, FASKES_KK)]
+    real = pub._point_latest
+    calls = []
+
+    def cut_short(folder, version):
+        calls.append(folder.name)
+        if len(calls) == 2:
+            raise OSError("simulated power cut")
+        real(folder, version)
+
+    monkeypatch.setattr(pub, "_point_latest", cut_short)
+    outcomes = pub.publish_groups(settings, group)
+    assert [o.status for o in outcomes] == ["failed", "failed"]
+    assert "simulated power cut" in outcomes[0].message
+    assert (settings.home / pub.SWITCH_JOURNAL).exists()
+    half = site_state(settings)
+    assert half[FASKES][0] != before[FASKES][0]          # switched
+    assert half[FASKES_KK][0] == before[FASKES_KK][0]    # not yet
+    assert len(half[FASKES_KK][1]) == len(before[FASKES_KK][1]) + 1   # but in place
+
+    catalog = pub.write_catalog(settings, marts)
+    assert not (settings.home / pub.SWITCH_JOURNAL).exists()
+    for slug in (FASKES, FASKES_KK):
+        latest, entries = site_state(settings)[slug]
+        assert set(entries) - set(before[slug][1]) == {latest}
+        (entry,) = [d for d in catalog["datasets"] if d["slug"] == slug]
+        assert entry["latest_version"] == latest
+        verify_sha256sums(settings.site_dir / "datasets" / slug / "latest")

@@ -496,3 +496,72 @@ def test_json_schema_rejects_what_the_loader_rejects(mutate, error):
     assert _schema_errors(doc) == []
     mutate(doc)
     assert [e for e in _schema_errors(doc) if error in e], _schema_errors(doc)
+
+
+# ------------------------------------------------------------------------ confined inputs
+
+
+@pytest.mark.parametrize("path", ["../../../../etc/pass*", "/etc/pass*",
+                                  "landing/../../outside/*.csv"])
+def test_a_path_leading_outside_the_landing_root_is_an_error(tmp_path, path):
+    registry = _broken(tmp_path, lambda d: _feed(d, LEBAK).update(path=path))
+    assert _problems(registry) == [
+        f"{registry}: feed '{LEBAK}': field 'path' is '{path}', which leads outside the "
+        f"landing root {tmp_path}; keep the feed's files in a folder under the registry's "
+        "folder"]
+
+
+def test_a_folder_symlinked_out_of_the_landing_root_is_an_error(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    data = tmp_path / "data"
+    (data / "landing").mkdir(parents=True)
+    (data / "landing" / "lebak").symlink_to(elsewhere, target_is_directory=True)
+    (data / "landing" / "inside").mkdir()
+    registry = _broken(data, lambda d: _feed(d, LEBAK).update(path="landing/lebak/*.csv"))
+    (problem,) = _problems(registry)
+    assert problem.startswith(f"{registry}: feed '{LEBAK}': field 'path' is "
+                              "'landing/lebak/*.csv': its folder")
+    assert f"resolves to {elsewhere}, outside the landing root {data}" in problem
+    # a symlink that stays inside the root is fine
+    (data / "landing" / "also-inside").symlink_to(data / "landing" / "inside")
+    registry = _broken(data, lambda d: _feed(d, LEBAK).update(path="landing/also-inside/*"))
+    assert _feed_of(registry, LEBAK).landing_root == data
+
+
+def _feed_of(registry, feed_id):
+    return next(f for f in load_registry(registry).feeds if f.id == feed_id)
+
+
+def test_files_resolving_outside_the_landing_root_are_skipped_and_named(tmp_path):
+    """A symlink planted after the registry was checked: never read, and named so that
+    the pipeline can say so."""
+    secret = tmp_path / "secret" / "passwd.csv"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0\n")
+    data = tmp_path / "data"
+    landing = data / "landing" / "36.02" / "penduduk"
+    landing.mkdir(parents=True)
+    (landing / "penduduk_2024s2.csv").write_text("a;b\n1;2\n")
+    (landing / "a_copy.csv").symlink_to(landing / "penduduk_2024s2.csv")   # inside: kept
+    (landing / "zz_passwd.csv").symlink_to(secret)                        # outside
+    registry = _broken(data, lambda d: _feed(d, LEBAK).update(
+        path="landing/36.02/penduduk/*.csv"))
+    feed = _feed_of(registry, LEBAK)
+    found = feed.landing_files()
+    assert [p.name for p in found.files] == ["a_copy.csv", "penduduk_2024s2.csv"]
+    assert found.outside == [landing / "zz_passwd.csv"]
+    assert feed.files() == found.files
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ("https://data.example.org", "'https://data.example.org' is not a host; write a host "
+                                 "name or address, optionally with :port (not a URL)"),
+    ("data.example.org:0", "'data.example.org:0': the port must be a number from 1 to 65535"),
+    ("data example.org", "is not a host"),
+])
+def test_allowed_hosts_entries_are_hosts_with_an_optional_port(tmp_path, entry, problem):
+    registry = _broken(tmp_path, lambda d: d.update(allowed_hosts=["ok.example.org", entry]))
+    problems = _problems(registry)
+    assert [p for p in problems if p.startswith(f"{registry}: allowed_hosts[1]: ")
+            and problem in p], problems
