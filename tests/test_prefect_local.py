@@ -98,7 +98,7 @@ def test_the_ui_link_is_given_only_for_a_lasting_server(monkeypatch, configured)
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(updates={PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
-        link = pipeline._prefect_ui_run_url(run)
+        link = pipeline._prefect_ui_run_url(run.flow_run_id)
     assert (link is not None) == configured
     if configured:
         assert link.endswith("/runs/flow-run/0b5e7c1e-0000-0000-0000-000000000000")
