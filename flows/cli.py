@@ -27,6 +27,7 @@ from pathlib import Path
 from flows.settings import PROJECT_ROOT, Settings
 
 APP = PROJECT_ROOT / "app" / "catalogue.py"
+SERVER = PROJECT_ROOT / "app" / "server.py"   # the ASGI app serving APP and the site
 
 
 def _quiet_prefect_defaults() -> None:
@@ -149,28 +150,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def link_static(settings: Settings) -> Path:
-    """Serve `site/` at /app/static/ (Streamlit serves `static/` beside the main script).
-    Only `site/`: the internal tree beside it is read by the app, never linked here."""
-    settings.site_dir.mkdir(parents=True, exist_ok=True)
-    static = APP.parent / "static"
-    if static.is_symlink() or not static.exists():
-        tmp = static.with_name(".static.tmp")
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(settings.site_dir, target_is_directory=True)
-        os.replace(tmp, static)
-    return static
-
-
 def streamlit_argv(extra: list[str]) -> list[str]:
+    """`streamlit run app/server.py` with our defaults for the options not in `extra`.
+    app/server.py holds the catalogue's ASGI app (`streamlit.App`), which serves the site
+    itself: Streamlit's own static serving stays off."""
     defaults = {
         "--server.port": "8501",
         "--server.headless": "true",
-        "--server.enableStaticServing": "true",
+        "--server.enableStaticServing": "false",
         "--browser.gatherUsageStats": "false",
     }
     given = {a.split("=", 1)[0] for a in extra if a.startswith("--")}
-    argv = ["streamlit", "run", str(APP)]
+    argv = ["streamlit", "run", str(SERVER)]
     for k, v in defaults.items():
         if k not in given:
             argv += [k, v]
@@ -178,8 +169,10 @@ def streamlit_argv(extra: list[str]) -> list[str]:
 
 
 def cmd_serve(extra: list[str]) -> int:
+    """The catalogue and the published site (at /app/static/), one ASGI app under uvicorn
+    (app/server.py); `extra` are Streamlit server options (`--server.port 8502`)."""
     settings = Settings.from_env()
-    link_static(settings)
+    settings.site_dir.mkdir(parents=True, exist_ok=True)
     os.environ["SATUDATA_SITE"] = str(settings.site_dir)
     # The officials' view reads the internal tree on the server, after login.
     os.environ["SATUDATA_INTERNAL"] = str(settings.internal_dir)
@@ -190,9 +183,6 @@ def cmd_serve(extra: list[str]) -> int:
               "(which removes it) or delete it", file=sys.stderr, flush=True)
     from streamlit.web import cli as stcli
 
-    from flows import static_files
-
-    static_files.install()   # downloads stay whole while a release is published
     sys.argv = streamlit_argv(extra)
     print(f"Satu Data Banten catalogue: http://localhost:"
           f"{_port(sys.argv)} (site: {settings.site_dir})", flush=True)

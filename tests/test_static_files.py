@@ -1,5 +1,6 @@
-"""Downloads from the real `satudata serve` stay whole while the published files are
-replaced (flows/static_files.py): every response is one version of the file, complete, with
+"""Downloads from the real `satudata serve` (app/server.py, one `streamlit.App` with the
+site's route from flows/static_files.py) stay whole while the published files are
+replaced: every response is one version of the file, complete, with
 a Content-Length that matches it; range requests and the usual refusals still work. Hidden
 files and anything outside the site folder (the internal tree beside it, through `..` or
 a symlink) answer 404."""
@@ -182,3 +183,43 @@ def test_is_hidden(path: str, hidden: bool) -> None:
     from flows.static_files import is_hidden
 
     assert is_hidden(path) is hidden
+
+
+@pytest.mark.parametrize(("path", "unsafe"), [
+    ("..", True), ("a/../b", True), ("/etc/passwd", True), ("\\\\host\\share", True),
+    ("C:/Windows", True), ("a\x00b", True), (".env", True),
+    ("datasets/x/latest/x.csv", False), ("dbt-docs/index.html", False),
+])
+def test_unsafe_static_path(path: str, unsafe: bool) -> None:
+    from flows.static_files import unsafe_static_path
+
+    assert unsafe_static_path(path) is unsafe
+
+
+def test_open_static_refuses_what_resolves_outside(tmp_path: Path) -> None:
+    from starlette.exceptions import HTTPException
+
+    from flows.static_files import open_static
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "ok.csv").write_text("a\n")
+    (tmp_path / "sitex").mkdir()                  # a sibling whose name extends the site's
+    (tmp_path / "sitex" / "x.csv").write_text("no\n")
+    (site / "out").symlink_to(tmp_path / "sitex", target_is_directory=True)
+    fd, path = open_static(str(site), "ok.csv")
+    os.close(fd)
+    assert path == str(site / "ok.csv")
+    for refused in ("out/x.csv", "", "missing.csv"):
+        with pytest.raises(HTTPException) as e:
+            open_static(str(site), refused)
+        assert e.value.status_code == 404
+
+
+def test_streamlit_is_not_patched() -> None:
+    """The site is a route of our own `streamlit.App` (app/server.py), not a patch."""
+    import flows.static_files as static_files
+
+    assert not hasattr(static_files, "install")
+    source = (Path(__file__).resolve().parent.parent / "app" / "server.py").read_text()
+    assert "app = st.App(" in source          # what `streamlit run` discovers
