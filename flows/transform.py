@@ -376,8 +376,15 @@ def publish_docs(settings: Settings) -> Path:
     run_dbt(settings, "docs", "generate")
     staging = settings.site_dir / f".dbt-docs-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
+    prefixes = [str(p) for p in (settings.home.resolve(), dbt_dir().resolve(),
+                                 PROJECT_ROOT.resolve())]
     for name in DOCS_FILES:
-        shutil.copyfile(settings.dbt_target_dir / name, staging / name)
+        if name.endswith(".json"):
+            doc = json.loads((settings.dbt_target_dir / name).read_text(encoding="utf-8"))
+            (staging / name).write_text(json.dumps(public_docs(doc, prefixes)),
+                                        encoding="utf-8")
+        else:
+            shutil.copyfile(settings.dbt_target_dir / name, staging / name)
     old = None
     if site_docs.exists():
         old = settings.site_dir / f".dbt-docs-old-{uuid.uuid4().hex}"
@@ -387,6 +394,26 @@ def publish_docs(settings: Settings) -> Path:
         shutil.rmtree(old, ignore_errors=True)
     _remember(settings, docs=fingerprint)
     return site_docs
+
+
+def public_docs(value, prefixes: list[str], key: str | None = None):
+    """dbt's manifest/catalog as the public docs site may show them: no absolute server
+    path (a string under one of `prefixes` keeps only its part below it), and every
+    `description` with `<` and `>` escaped, because dbt docs renders descriptions as
+    HTML-capable markdown (a description is metadata anyone with a YAML change can set;
+    it must never run script on the catalogue's origin)."""
+    if isinstance(value, dict):
+        return {k: public_docs(v, prefixes, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [public_docs(v, prefixes, key) for v in value]
+    if not isinstance(value, str):
+        return value
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if prefix in value:
+            value = value.replace(prefix + "/", "").replace(prefix, ".")
+    if key == "description":
+        value = value.replace("<", "&lt;").replace(">", "&gt;")
+    return value
 
 
 def manifest(settings: Settings) -> dict:

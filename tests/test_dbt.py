@@ -208,3 +208,31 @@ def test_a_dbt_process_started_ahead_runs_the_next_command(dbt_copy):
     warm = transform._warm[0]
     transform.stop_warm()
     assert warm.poll() is not None and transform._warm is None
+
+
+def test_published_dbt_docs_hold_no_server_path_and_no_live_html(sample_run):
+    """The dbt docs of the real sample run: no absolute path of this machine (project or
+    home) anywhere in the published manifest or catalog."""
+    docs = sample_run["settings"].site_dir / "dbt-docs"
+    home = str(sample_run["settings"].home.resolve())
+    for name in ("manifest.json", "catalog.json"):
+        text = (docs / name).read_text(encoding="utf-8")
+        assert str(PROJECT_ROOT) not in text and home not in text, name
+    assert "satudata_banten" in (docs / "manifest.json").read_text(encoding="utf-8")
+
+
+def test_public_docs_escape_descriptions_and_drop_server_paths():
+    manifest = {"nodes": {"model.p.m": {
+        "root_path": "/srv/project/dbt",
+        "original_file_path": "models/m.sql",
+        "compiled_path": "/home/sd/dbt/target/compiled/m.sql",
+        "raw_code": "select 1 where a < 2",
+        "description": "Jumlah <img src=x onerror=alert(8)>",
+        "columns": {"c": {"description": "<script>alert(1)</script> kolom"}}}}}
+    out = transform.public_docs(manifest, ["/srv/project", "/srv/project/dbt", "/home/sd"])
+    node = out["nodes"]["model.p.m"]
+    assert node["root_path"] == "." and node["compiled_path"] == "dbt/target/compiled/m.sql"
+    assert node["original_file_path"] == "models/m.sql"
+    assert node["raw_code"] == "select 1 where a < 2"   # code is shown as text, not HTML
+    assert "<img" not in node["description"] and "&lt;img" in node["description"]
+    assert node["columns"]["c"]["description"].startswith("&lt;script&gt;")
