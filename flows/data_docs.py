@@ -84,6 +84,11 @@ _INDEX_KEYS = frozenset({"partial_unexpected_index_list", "unexpected_index_list
                          "unexpected_index_query"})
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# GX's batch and run ids, submission ids and file digests written as bare lower-case hex
+# ("5f48e057679749d49d2fe064ad7b01cc"): their digit groups can look like a phone number
+# ("057679749"). A token of 12+ hex characters holding a letter is an id, never a NIK, a
+# phone number or an e-mail address (those are digits, or have an "@").
+_HEX_ID = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{12,64}\b")
 
 
 class DataDocsError(RuntimeError):
@@ -701,13 +706,14 @@ def offline_html(text: str, up: str) -> str:
 def scan_for_personal_data(root: Path) -> list[pii.Finding]:
     """Every page and script of the rendered docs through `flows.pii`'s patterns (NIK,
     mobile numbers, e-mail addresses), text and markup alike. GX's own random element ids
-    (UUIDs) are left out: their digit groups can look like a phone number."""
+    (UUIDs, bare hex ids and digests) are left out: their digit groups can look like a
+    phone number."""
     findings: list[pii.Finding] = []
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.suffix not in (".html", ".js"):
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        text = _UUID.sub(" ", html.unescape(text))
+        text = _HEX_ID.sub(" ", _UUID.sub(" ", html.unescape(text)))
         scanner = pii.ValueScanner(str(path.relative_to(root)), {"page": "text"})
         scanner.add("page", [text])
         findings += scanner.findings()

@@ -533,3 +533,17 @@ def test_results_stored_by_an_older_version_are_masked_again(env: dict, tmp_path
     for page, text in _texts(docs).items():
         for secret in (*SECRETS, "hubungi"):
             assert secret not in text, f"{secret!r} in {page}"
+
+
+def test_hex_ids_in_rendered_pages_are_not_taken_for_phone_numbers(tmp_path):
+    """GX writes batch ids as bare hex ("…e057679749d49…" holds the phone-like run
+    057679749); the page scan skips such ids but still finds a real number beside them."""
+    from flows.data_docs import scan_for_personal_data
+
+    page = tmp_path / "validation.html"
+    page.write_text('<span>5f48e057679749d49d2fe064ad7b01cc</span><span>6049f9c8dcfb</span>',
+                    encoding="utf-8")
+    assert scan_for_personal_data(tmp_path) == []
+    page.write_text('<span>5f48e057679749d49d2fe064ad7b01cc</span> HP 0812-3456-7890',
+                    encoding="utf-8")
+    assert len(scan_for_personal_data(tmp_path)) == 1
