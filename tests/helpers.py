@@ -56,3 +56,24 @@ def stop_group(proc: subprocess.Popen | None, timeout: float = 20) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def served_home(home: Path):
+    """`satudata serve` on a free port of 127.0.0.1 for the SATUDATA_HOME `home` (its
+    site/ and internal/), healthy before it yields the port; stopped after."""
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SATUDATA_SITE", "SATUDATA_INTERNAL", "SATUDATA_BASE_URL")}
+    env["SATUDATA_HOME"] = str(home)
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "satudata"), "serve", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        yield port, proc
+    finally:
+        stop_group(proc)

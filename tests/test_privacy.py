@@ -13,8 +13,6 @@ import http.client
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,9 +23,8 @@ from streamlit.testing.v1 import AppTest
 
 from app.auth import hash_password
 from app.i18n import LANGS, t
-from tests.helpers import PROJECT_ROOT, free_port, stop_group, wait_healthy
+from tests.helpers import PROJECT_ROOT, served_home
 
-SATUDATA = str(Path(sys.executable).parent / "satudata")
 APP = str(PROJECT_ROOT / "app" / "catalogue.py")
 INTERNAL_FILES = ("feeds", "submissions", "quality", "runs")
 # Everything the public tree may hold, by top-level entry; a new kind of public file must
@@ -201,19 +198,8 @@ def served(sample_run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     shutil.copytree(source.site_dir, home / "site", symlinks=True)
     shutil.copytree(source.internal_dir, home / "internal", symlinks=True)
     (home / "site" / ".secret").write_bytes(SECRET)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SATUDATA_SITE", "SATUDATA_INTERNAL", "SATUDATA_BASE_URL")}
-    env["SATUDATA_HOME"] = str(home)
-    proc = subprocess.Popen(
-        [SATUDATA, "serve", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
+    with served_home(home) as (port, proc):
         yield {"port": port, "home": home}
-    finally:
-        stop_group(proc)
 
 
 def _get(port: int, path: str) -> tuple[int, bytes]:

@@ -8,10 +8,8 @@ import asyncio
 import base64
 import hashlib
 import http.client
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app import site_reader
-from tests.helpers import PROJECT_ROOT, free_port, stop_group, wait_healthy
+from tests.helpers import PROJECT_ROOT, served_home
 from tests.site_fixture import SLUG, write_site
 
 APP = str(PROJECT_ROOT / "app" / "catalogue.py")
@@ -119,7 +117,6 @@ def test_no_secret_in_the_repository():
 
 # --- security headers of the real server (app/server.py) -----------------------------------
 
-SATUDATA = str(Path(sys.executable).parent / "satudata")
 DATA_DOCS = "quality/data-docs/index.html"
 STABLE_CSV = f"/app/static/datasets/{SLUG}/latest/{SLUG}.csv"      # README: stable URLs
 RESPONSE_KINDS = {
@@ -144,18 +141,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     (site / DATA_DOCS).parent.mkdir(parents=True, exist_ok=True)
     (site / DATA_DOCS).write_text("<!doctype html><title>Data Docs</title>"
                                   "<script>document.title += '.'</script>", encoding="utf-8")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("SATUDATA_SITE", "SATUDATA_BASE_URL")}
-    env["SATUDATA_HOME"] = str(home)
-    proc = subprocess.Popen(
-        [SATUDATA, "serve", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
+    with served_home(home) as (port, proc):
         yield {"port": port, "site": site}
-    finally:
-        stop_group(proc)
 
 
 def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:

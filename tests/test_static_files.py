@@ -10,8 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, stop_group, wait_healthy
+from tests.helpers import served_home
 
-SATUDATA = str(Path(sys.executable).parent / "satudata")
 PROBE = "replaced.json"
 SECRET = b"not for the public: internal-marker-7f3a"
 
@@ -58,18 +55,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     (site / "internal-link").symlink_to(home / "internal", target_is_directory=True)
     (site / "alias.json").symlink_to(".secret")
     (site / "visible.json").write_bytes(b'{"public": true}')
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("SATUDATA_SITE", "SATUDATA_BASE_URL")}
-    env["SATUDATA_HOME"] = str(home)
-    proc = subprocess.Popen(
-        [SATUDATA, "serve", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
+    with served_home(home) as (port, proc):
         yield {"port": port, "site": site, "pid": proc.pid}
-    finally:
-        stop_group(proc)
 
 
 def _fetch(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
