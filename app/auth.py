@@ -7,13 +7,15 @@ Passwords are never stored: Streamlit secrets hold PBKDF2-SHA256 hashes, e.g. in
     walidata = "pbkdf2_sha256$600000$<salt, base64>$<hash, base64>"
 
 Create a hash with ``satudata hash-password`` (which calls :func:`hash_password`).
+The session that follows a log-in is a signed cookie (app/sessions.py), set by the
+log-in page (app/login_routes.py).
 There is no default user and no default password: without ``[officials.users]`` the
 view shows only a notice to contact the walidata (the set-up is in the README, and
 entries that are not valid hashes are named in the server's log, not on the page).
 
-:func:`hash_password` and :func:`verify_password` use the standard library only; the
-Streamlit form is in :func:`login_form` (Streamlit is imported there, so the CLI can
-import this module cheaply).
+:func:`hash_password` and :func:`verify_password` use the standard library only
+(Streamlit is imported inside the functions that read the secrets, so the CLI can import
+this module cheaply).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import binascii
 import hashlib
 import hmac
 import os
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,14 +33,6 @@ DEFAULT_ITERATIONS = 600_000          # OWASP 2023 recommendation for PBKDF2-HMA
 MAX_ITERATIONS = 10_000_000           # refuse absurd values from a mistyped secrets file
 SALT_BYTES = 16
 SECRETS_SECTION = "officials"
-SESSION_USER = "official_user"        # session_state: the logged-in user name
-SESSION_FAILURES = "official_failures"
-SESSION_LOCKED_UNTIL = "official_locked_until"
-SESSION_ERROR = "official_login_error"
-USER_KEY = "login_user"
-PASSWORD_KEY = "login_password"
-MAX_FAILURES = 5                      # then the session waits LOCK_SECONDS
-LOCK_SECONDS = 30
 
 
 def _b64(data: bytes) -> str:
@@ -144,68 +137,3 @@ def invalid_entries() -> list[str]:
     if not isinstance(users, Mapping):
         return []
     return sorted(str(u) for u, h in users.items() if not is_valid_hash(h))
-
-
-def current_user(users: Mapping[str, str]) -> str | None:
-    """The logged-in user, if still configured (removing a user logs them out)."""
-    import streamlit as st
-
-    user = st.session_state.get(SESSION_USER)
-    return user if isinstance(user, str) and user in users else None
-
-
-def logout() -> None:
-    import streamlit as st
-
-    st.session_state.pop(SESSION_USER, None)
-    st.session_state.pop(SESSION_ERROR, None)
-
-
-def _submit(users: Mapping[str, str]) -> None:
-    """Form callback: runs before the script, so the page renders logged in at once."""
-    import streamlit as st
-
-    state = st.session_state
-    username = str(state.get(USER_KEY) or "").strip()
-    password = str(state.get(PASSWORD_KEY) or "")
-    state[PASSWORD_KEY] = ""
-    now = time.monotonic()
-    if state.get(SESSION_LOCKED_UNTIL, 0) > now:
-        state[SESSION_ERROR] = "locked"
-        return
-    if username and password and check_login(users, username, password):
-        state[SESSION_USER] = username
-        state[SESSION_FAILURES] = 0
-        state.pop(SESSION_ERROR, None)
-        return
-    failures = int(state.get(SESSION_FAILURES, 0)) + 1
-    state[SESSION_FAILURES] = failures
-    if failures >= MAX_FAILURES:
-        state[SESSION_LOCKED_UNTIL] = now + LOCK_SECONDS
-        state[SESSION_FAILURES] = 0
-        state[SESSION_ERROR] = "locked"
-    else:
-        state[SESSION_ERROR] = "wrong"
-
-
-def login_form(users: Mapping[str, str], texts: Mapping[str, str]) -> None:
-    """The login form. ``texts`` holds the translated labels: ``title``, ``user``,
-    ``password``, ``submit``, ``wrong``, ``locked``."""
-    import streamlit as st
-
-    error = st.session_state.get(SESSION_ERROR)
-    with st.form("login", clear_on_submit=False, border=True, width=480):
-        st.markdown(f"**{texts['title']}**")
-        st.text_input(texts["user"], key=USER_KEY, autocomplete="username")
-        st.text_input(
-            texts["password"], key=PASSWORD_KEY, type="password",
-            autocomplete="current-password",
-        )
-        st.form_submit_button(
-            texts["submit"], type="primary", on_click=_submit, args=(dict(users),),
-            icon=":material/login:",
-        )
-    if error == "wrong":
-        st.error(texts["wrong"], icon=":material/lock:")
-    elif error == "locked":
-        st.error(texts["locked"].format(seconds=LOCK_SECONDS), icon=":material/timer:")

@@ -15,7 +15,6 @@ the session (search text, facets, login) survives moving between pages.
 from __future__ import annotations
 
 import os
-import sys
 from datetime import UTC, datetime
 from functools import partial
 from html import escape
@@ -25,15 +24,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-# `streamlit run` puts app/ on sys.path, AppTest does not: import our modules as the
-# `app` package from the repository root in both cases.
-_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
-
-from app import cache, charts  # noqa: E402
-from app import site_reader as sr  # noqa: E402
-from app.i18n import (  # noqa: E402
+from app import cache, charts
+from app import site_reader as sr
+from app.i18n import (
     DEFAULT_LANG,
     LANG_KEY,
     LANG_LABELS,
@@ -50,7 +43,7 @@ from app.i18n import (  # noqa: E402
     t,
     theme_label,
 )
-from app.widgets import localized_choice  # noqa: E402
+from app.widgets import localized_choice
 
 DATASET_PARAM = "dataset"
 PAGE_PARAM = "page"
@@ -299,7 +292,7 @@ def highlights(datasets: list[dict[str, Any]], quality: dict | None) -> None:
 def highlight_link(ds: dict[str, Any], prefix: str, note: str) -> None:
     with st.container(gap=None):
         st.button(
-            pick(ds.get("title")) or ds["slug"],
+            md(pick(ds.get("title")) or ds["slug"]),   # a label is markdown too
             key=f"{prefix}:{ds['slug']}",
             on_click=open_dataset,
             args=(ds["slug"],),

@@ -479,9 +479,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "id": "Nama pengguna atau kata sandi salah.",
         "en": "Wrong user name or password.",
     },
-    "login_locked": {
-        "id": "Terlalu banyak percobaan. Coba lagi setelah {seconds} detik.",
-        "en": "Too many attempts. Try again in {seconds} seconds.",
+    "login_locked_minutes": {
+        "id": "Terlalu banyak percobaan yang gagal. Coba lagi dalam {minutes} menit.",
+        "en": "Too many failed attempts. Try again in {minutes} minutes.",
+    },
+    "login_expired": {
+        "id": "Sesi Anda telah berakhir. Silakan masuk lagi.",
+        "en": "Your session has ended. Please log in again.",
     },
     "logged_in_as": {"id": "Masuk sebagai **{user}**", "en": "Logged in as **{user}**"},
     "logout": {"id": "Keluar", "en": "Log out"},

@@ -1,8 +1,10 @@
-"""The officials' view (``?page=officials``): behind a login (see ``app/auth.py``).
+"""The officials' view (``?page=officials``): behind a log-in.
 
-Before login the public sees the page title and the login form, or, with no account
-configured, a short notice to contact the walidata: no set-up instructions, paths or
-user names (those are in the README and the server's log).
+The session is a signed cookie set by the log-in page (app/login_routes.py, checked in
+app/sessions.py), so it survives a refresh. Before log-in the public sees the page
+title and a button to the log-in page, or, with no account configured, a short notice
+to contact the walidata: no set-up instructions, paths or user names (those are in the
+README and the server's log).
 
 After login: the submission scoreboard (regency x dataset) from ``feeds.json`` and
 ``submissions.json``, the recent pipeline runs (``runs.json``), all in the internal tree
@@ -15,13 +17,14 @@ before login.
 from __future__ import annotations
 
 import logging
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from app import auth, cache, charts
+from app import auth, cache, charts, login_routes, sessions
 from app import site_reader as sr
 from app.i18n import (
     current_lang,
@@ -59,6 +62,19 @@ def _log_invalid_entries() -> None:
                     ", ".join(bad))
 
 
+_LINK_STYLE = ("display:inline-block;padding:.4rem .9rem;border-radius:.5rem;"
+               "text-decoration:none;font-weight:600;border:1px solid #d0d4da;")
+_PRIMARY = "background:#ff4b4b;color:#fff;border-color:#ff4b4b;"
+
+
+def same_tab_link(label: str, url: str, *, primary: bool = False) -> None:
+    """A button-like link that opens in this tab (`st.link_button` always opens a new
+    one): the log-in and log-out pages are the server's own, and come back here."""
+    style = _LINK_STYLE + (_PRIMARY if primary else "color:inherit;")
+    st.html(f'<a href="{escape(url)}" style="{style}" data-testid="officials-link">'
+            f"{escape(label)}</a>", width="content")
+
+
 def render(site: Path, catalog: dict[str, Any] | None) -> None:
     """The officials' page: the login (or the notice), and after login the dashboard."""
     st.title(t("officials_title"), anchor=False)
@@ -67,26 +83,20 @@ def render(site: Path, catalog: dict[str, Any] | None) -> None:
     if not users:
         st.info(t("officials_no_users"), icon=":material/lock:")
         return
-    user = auth.current_user(users)
+    login_url, logout_url, _ = login_routes.route_paths(st.get_option("server.baseUrlPath"))
+    lang = current_lang()
+    user = sessions.current_user(users)
     if user is None:
+        if sessions.request_cookies().get(sessions.COOKIE):
+            st.info(t("login_expired"), icon=":material/timer_off:")
         st.caption(t("officials_login_needed"))
-        auth.login_form(
-            users,
-            {
-                "title": t("login_title"),
-                "user": t("login_user"),
-                "password": t("login_password"),
-                "submit": t("login_submit"),
-                "wrong": t("login_wrong"),
-                "locked": t("login_locked"),
-            },
-        )
+        same_tab_link(t("login_title"), f"{login_url}?lang={lang}", primary=True)
         return
 
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.caption(t("logged_in_as", user=user))
+        st.caption(t("logged_in_as", user=md(user)))
         st.space("stretch")
-        st.button(t("logout"), key="logout", on_click=auth.logout, icon=":material/logout:")
+        same_tab_link(t("logout"), f"{logout_url}?lang={lang}")
 
     internal = sr.internal_dir()   # only now, for a logged-in official
     overview, scoreboard_tab, runs_tab = st.tabs(

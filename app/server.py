@@ -18,6 +18,10 @@ Nothing is loaded from another origin, so every policy allows 'self' only:
   styles, no eval (dbt docs' AngularJS falls back to its CSP mode), no workers.
 - `FILE_CSP`, every other file of the site (CSV, JSON, Parquet, ...): nothing at all.
 All include `frame-ancestors 'self'`, `object-src 'none'` and `base-uri`.
+
+The officials' log-in and log-out pages (app/login_routes.py) are two more routes;
+`OfficialsOnly` answers 404 on Streamlit's `/_stcore/metrics` without an officials'
+session.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.login_routes import OfficialsOnly, login_routes
 from flows import static_files
 
 CATALOGUE = Path(__file__).resolve().with_name("catalogue.py")
@@ -160,13 +165,21 @@ def _base_url_path() -> str:
     return str(st.get_option("server.baseUrlPath") or "")
 
 
+def metrics_path(base_url_path: str | None) -> str:
+    """Streamlit's metrics endpoint (sessions, cache sizes): for officials only."""
+    base = (base_url_path or "").strip("/")
+    return f"/{base}/_stcore/metrics" if base else "/_stcore/metrics"
+
+
 PREFIX = static_files.static_prefix(_base_url_path())
 
 # Streamlit's `streamlit run` discovers this assignment (a module-level `app = st.App(...)`)
 # and serves it with uvicorn.
 app = st.App(
     CATALOGUE,
-    routes=[static_files.static_route(site_dir(), _base_url_path())],
+    routes=[static_files.static_route(site_dir(), _base_url_path()),
+            *login_routes(_base_url_path())],
     middleware=[Middleware(SecurityHeaders, prefix=PREFIX),
-                Middleware(StaticPathGuard, prefix=PREFIX)],
+                Middleware(StaticPathGuard, prefix=PREFIX),
+                Middleware(OfficialsOnly, paths=(metrics_path(_base_url_path()),))],
 )

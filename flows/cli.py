@@ -288,8 +288,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_hash_password(args: argparse.Namespace) -> int:
     import getpass
 
-    if str(PROJECT_ROOT) not in sys.path:   # app/ sits beside flows/, not installed
-        sys.path.insert(0, str(PROJECT_ROOT))
     from app.auth import hash_password
 
     password = getpass.getpass("Password for the officials' view: ")
@@ -299,7 +297,12 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     if getpass.getpass("Again: ") != password:
         print("the two passwords differ", file=sys.stderr)
         return 1
-    print("Add to .streamlit/secrets.toml (in the folder you start `satudata serve` from):")
+    import json
+    import secrets
+
+    print("Add to .streamlit/secrets.toml (in the folder you start `satudata serve` from);")
+    print("keep an existing session_secret (a new one logs every official out):")
+    print("[officials]\nsession_secret = " + json.dumps(secrets.token_urlsafe(48)) + "\n")
     print(f'[officials.users]\n{args.user} = "{hash_password(password)}"')
     return 0
 

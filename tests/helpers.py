@@ -59,21 +59,26 @@ def stop_group(proc: subprocess.Popen | None, timeout: float = 20) -> None:
 
 
 @contextlib.contextmanager
-def served_home(home: Path):
+def served_home(home: Path, cwd: Path | None = None, log: Path | None = None):
     """`satudata serve` on a free port of 127.0.0.1 for the SATUDATA_HOME `home` (its
-    site/ and internal/), healthy before it yields the port; stopped after."""
+    site/ and internal/), healthy before it yields the port; stopped after. `cwd`: the
+    folder it starts in (where Streamlit reads `.streamlit/secrets.toml`); `log`: a file
+    for its output."""
     import sys
 
     env = {k: v for k, v in os.environ.items()
            if k not in ("SATUDATA_SITE", "SATUDATA_INTERNAL", "SATUDATA_BASE_URL")}
     env["SATUDATA_HOME"] = str(home)
     port = free_port()
+    out = log.open("w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "satudata"), "serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         yield port, proc
     finally:
         stop_group(proc)
+        if log:
+            out.close()

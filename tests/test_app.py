@@ -7,8 +7,10 @@ the miniature published site of ``tests/site_fixture.py``.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from app import charts, officials, site_reader
+from app import charts, officials, sessions, site_reader
 from app.auth import hash_password, verify_password
 from app.i18n import LANGS, STRINGS, fmt_bytes, fmt_duration, fmt_num, pick, t
 from tests.site_fixture import (
@@ -60,6 +62,21 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SATUDATA_INTERNAL", raising=False)   # the tree beside the site
     monkeypatch.delenv("SATUDATA_BASE_URL", raising=False)
     return site_dir
+
+
+BROWSER_COOKIES: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _browser_cookies(monkeypatch: pytest.MonkeyPatch):
+    """AppTest cannot send cookies, so the app reads this session's cookies from
+    BROWSER_COOKIES; what is put there is a real signed session token, checked by
+    app/sessions.py exactly as the one a browser sends (tests/test_login.py and
+    tests/test_e2e.py log in over HTTP)."""
+    BROWSER_COOKIES.clear()
+    monkeypatch.setattr(sessions, "request_cookies", lambda: BROWSER_COOKIES)
+    yield
+    BROWSER_COOKIES.clear()
 
 
 def make_app(secrets: dict | None = None, **query_params: str) -> AppTest:
@@ -866,21 +883,33 @@ def main_texts(at: AppTest) -> list[str]:
             for node in at.main.get(kind)]
 
 
-def assert_public_officials_page(at: AppTest, lang: str, *, form: bool) -> None:
-    """The public part of the officials' page: its title, then only the login form, or
-    only the notice to contact the walidata. Nothing about the server's set-up."""
+_LINK = re.compile(r'<a href="([^"]+)"[^>]*>([^<]+)</a>')
+
+
+def link_buttons(at: AppTest) -> list[tuple[str, str]]:
+    """(label, url) of the officials' page's log-in / log-out links."""
+    found = [_LINK.search(h.proto.body) for h in at.main.get("html")]
+    return [(html.unescape(m.group(2)), html.unescape(m.group(1))) for m in found if m]
+
+
+def assert_public_officials_page(at: AppTest, lang: str, *, form: bool,
+                                 ended: bool = False) -> None:
+    """The public part of the officials' page: its title, then only the way to the
+    log-in page, or only the notice to contact the walidata. Nothing about the server's
+    set-up."""
     assert at.title[0].value == t("officials_title", lang=lang)
     texts_ = main_texts(at)
+    assert not at.text_input  # no password is typed into the Streamlit page itself
     if form:
-        expected = [t("officials_title", lang=lang), f"**{t('login_title', lang=lang)}**",
-                    t("officials_login_needed", lang=lang)]
+        expected = [t("officials_title", lang=lang), t("officials_login_needed", lang=lang)]
+        expected += [t("login_expired", lang=lang)] if ended else []
         assert sorted(texts_) == sorted(expected), texts_
-        assert [w.label for w in at.main.get("text_input")] == [
-            t("login_user", lang=lang), t("login_password", lang=lang)]
+        assert link_buttons(at) == [(t("login_title", lang=lang),
+                                     f"/officials/login?lang={lang}")]
     else:
         assert sorted(texts_) == sorted([t("officials_title", lang=lang),
                                          t("officials_no_users", lang=lang)]), texts_
-        assert not at.text_input  # no login form, and no default password
+        assert not link_buttons(at)  # no log-in, and no default password
     assert not at.get("code")
     for needle in SETUP:
         assert not any(needle in text for text in texts_), needle
@@ -909,9 +938,33 @@ def test_officials_ignores_plain_text_passwords(site: Path, caplog) -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_officials_refuses_access_without_login(site: Path, lang: str) -> None:
     at = run_app(officials_secrets(), page="officials", lang=lang)
-    assert at.text_input(key="login_user").label == t("login_user", lang=lang)
-    assert at.text_input(key="login_password").label == t("login_password", lang=lang)
     assert_public_officials_page(at, lang, form=True)
+
+
+def forged_session(user: str = "walidata") -> str:
+    """A session token for `user` signed with a key that is not the server's."""
+    return sessions.issue(user, secret="not-the-server-key-" + "x" * 32)
+
+
+@pytest.mark.parametrize("token", [
+    pytest.param(forged_session, id="forged"),
+    pytest.param(lambda: sessions.issue("tamu"), id="user-not-configured"),
+    pytest.param(lambda: sessions.issue("walidata")[:-2] + "xx", id="tampered"),
+    pytest.param(lambda: "", id="empty"),
+])
+def test_officials_refuse_a_bad_session_cookie(site: Path, token) -> None:
+    BROWSER_COOKIES[sessions.COOKIE] = value = token()
+    at = run_app(officials_secrets(), page="officials")
+    assert_public_officials_page(at, "id", form=True, ended=bool(value))
+
+
+def test_an_expired_session_is_refused_and_said(site: Path, monkeypatch) -> None:
+    token = sessions.issue("walidata")
+    monkeypatch.setattr(sessions, "MAX_AGE", -1)
+    BROWSER_COOKIES[sessions.COOKIE] = token
+    at = run_app(officials_secrets(), page="officials")
+    assert [i.value for i in at.info] == [t("login_expired", lang="id")]
+    assert_nothing_sensitive(at)
 
 
 def test_internal_files_are_read_only_after_login(site: Path, monkeypatch) -> None:
@@ -926,11 +979,8 @@ def test_internal_files_are_read_only_after_login(site: Path, monkeypatch) -> No
         return original(internal_dir, name)
 
     monkeypatch.setattr(cache, "internal", spy)
+    BROWSER_COOKIES[sessions.COOKIE] = forged_session()
     at = run_app(officials_secrets(), page="officials")
-    at.text_input(key="login_user").input("walidata")
-    at.text_input(key="login_password").input("salah")
-    next(b for b in at.get("button") if b.label == t("login_submit", lang="id")).click()
-    rerun(at)
     assert read == []
     login(at)
     assert set(read) == {"feeds", "submissions", "runs"}
@@ -952,29 +1002,9 @@ def test_officials_read_the_internal_tree_named_by_the_environment(
     assert t("scoreboard_none", lang="id") not in text
 
 
-def test_officials_wrong_password_is_refused(site: Path) -> None:
-    at = run_app(officials_secrets(), page="officials")
-    at.text_input(key="login_user").input("walidata")
-    at.text_input(key="login_password").input("salah")
-    submit = next(b for b in at.get("button") if b.label == t("login_submit", lang="id"))
-    submit.click()
-    rerun(at)
-    assert [e.value for e in at.error] == [t("login_wrong", lang="id")]
-    assert at.text_input(key="login_password").value == ""  # never kept
-    assert_nothing_sensitive(at)
-
-    at.text_input(key="login_user").input("tamu")  # an unknown user is refused the same way
-    at.text_input(key="login_password").input(PASSWORD)
-    next(b for b in at.get("button") if b.label == t("login_submit", lang="id")).click()
-    rerun(at)
-    assert [e.value for e in at.error] == [t("login_wrong", lang="id")]
-    assert_nothing_sensitive(at)
-
-
-def login(at: AppTest, lang: str = "id", password: str = PASSWORD) -> AppTest:
-    at.text_input(key="login_user").input("walidata")
-    at.text_input(key="login_password").input(password)
-    next(b for b in at.get("button") if b.label == t("login_submit", lang=lang)).click()
+def login(at: AppTest, lang: str = "id", user: str = "walidata") -> AppTest:
+    """What the browser has after the log-in page: the signed session cookie."""
+    BROWSER_COOKIES[sessions.COOKIE] = sessions.issue(user)
     return rerun(at)
 
 
@@ -1026,10 +1056,11 @@ def test_officials_scoreboard_after_login(site: Path, lang: str) -> None:
     assert deck["mapStyle"] == "__MAP_STYLE__"
     assert len(deck["layers"][0]["data"]["features"]) == 8
 
-    at.button(key="logout").click()
-    rerun(at)
-    assert at.text_input(key="login_user")
+    assert (t("logout", lang=lang), f"/officials/logout?lang={lang}") in link_buttons(at)
+    sessions.revoke(BROWSER_COOKIES[sessions.COOKIE])   # what the log-out route does
+    rerun(at)                                           # the old cookie, replayed
     assert_nothing_sensitive(at)
+    assert (t("login_title", lang=lang), f"/officials/login?lang={lang}") in link_buttons(at)
 
 
 def test_officials_overview_map_metric_switch(site: Path) -> None:
@@ -1050,7 +1081,7 @@ def test_officials_login_survives_navigation(site: Path) -> None:
     rerun(at)
     at.button(key="nav:officials").click()
     rerun(at)
-    assert not at.text_input
+    assert t("login_title", lang="id") not in dict(link_buttons(at))
     assert at.dataframe
 
 

@@ -189,13 +189,22 @@ def test_public_catalogue_and_officials_view(server: dict, browser) -> None:
         expect(page.get_by_text("Submission scoreboard")).to_have_count(0)
         wait_idle(page)
         shot(page, "07-officials-login")
+        page.get_by_role("link", name="Log in").click()      # the server's log-in page
+        page.wait_for_url("**/officials/login?lang=en")
+        shot(page, "07-officials-login-page")
         page.get_by_label("User name", exact=True).fill("walidata")
         page.get_by_label("Password", exact=True).fill("not the password")
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_text("Wrong user name or password.")).to_be_visible()
-        expect(page.get_by_text("Submission scoreboard")).to_have_count(0)
+        page.get_by_label("User name", exact=True).fill("walidata")
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_text("Logged in as")).to_be_visible()
+        assert "page=officials" in page.url
+        cookie = next(c for c in page.context.cookies() if c["name"] == "satudata_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert "satudata_session" not in page.evaluate("document.cookie")   # not for scripts
+        page.reload()                                         # a refresh keeps the session
         expect(page.get_by_text("Logged in as")).to_be_visible()
         expect(page.get_by_text("Population (2024-S2)")).to_be_visible()
         wait_idle(page)
@@ -209,6 +218,9 @@ def test_public_catalogue_and_officials_view(server: dict, browser) -> None:
         page.get_by_role("tab", name="Pipeline runs", exact=True).click()
         wait_idle(page)
         shot(page, "10-officials-runs")
+        page.get_by_role("link", name="Log out").click()      # ends the session
+        expect(page.get_by_role("link", name="Log in")).to_be_visible()
+        expect(page.get_by_text("Submission scoreboard")).to_have_count(0)
 
         # 7. about / API, back in Indonesian
         page.get_by_role("radio", name="Indonesia", exact=True).click()
