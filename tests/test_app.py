@@ -1098,6 +1098,18 @@ def test_officials_without_status_files(site: Path) -> None:
 # --- modules --------------------------------------------------------------------------
 
 
+def test_a_string_missing_in_one_language_file_is_named(tmp_path: Path) -> None:
+    from app import i18n
+
+    for lang in LANGS:
+        text = (i18n.LOCALES / f"{lang}.toml").read_text(encoding="utf-8")
+        if lang == "en":
+            text = text.replace('\nlogout = "Log out"\n', "\n")
+        (tmp_path / f"{lang}.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"en\.toml: keys not in both languages: \['logout'\]"):
+        i18n.load_strings(tmp_path)
+
+
 def test_every_ui_string_has_both_languages() -> None:
     for key, entry in STRINGS.items():
         assert set(entry) == set(LANGS), key
