@@ -1,7 +1,7 @@
 -- Residents of each regency/city for per-capita rates: the newest Dukcapil count
 -- (administrative, semesterly; census years are another series and are not used).
 with penduduk as (
-    select * from {{ ref('penduduk_kabupaten_kota') }}
+    select * from {{ ref('stg_penduduk') }}
 ),
 
 final as (
