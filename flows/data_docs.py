@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from flows import pii, timing
+from flows.common.files import swap_dir, write_text_atomic
 from flows.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -154,9 +155,7 @@ def _save(settings: Settings, *, submission_id: str, feed_id: str, regency: str,
     # found (and older ones pruned) from a directory listing, without opening any file.
     name = (f"{_stamp(received)}__{_stamp(saved)}__{_token(status)}__"
             f"{_token(submission_id)[:32]}.json")
-    tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, folder / name)
+    write_text_atomic(folder / name, json.dumps(doc, ensure_ascii=False, default=str))
     _prune(folder)
 
 
@@ -459,13 +458,11 @@ def build(settings: Settings) -> Path | None:
                 raise DataDocsError(
                     "Data Docs not published: personal data found in the rendered pages: "
                     + "; ".join(f.describe() for f in findings[:5]))
-            published = _swap_in(staging, target)
+            published = swap_dir(staging, target, old_prefix=".data-docs-old-")
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        tmp = manifest.with_name(f".{manifest.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(stamp), encoding="utf-8")
-        os.replace(tmp, manifest)
+        write_text_atomic(manifest, json.dumps(stamp))
         return published
 
 
@@ -503,15 +500,6 @@ def _clean_leftovers(parent: Path) -> None:
             pass
 
 
-def _swap_in(staging: Path, target: Path) -> Path:
-    old = None
-    if target.exists():
-        old = target.with_name(f".data-docs-old-{uuid.uuid4().hex}")
-        os.replace(target, old)
-    os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
 
 
 def _render(records: list[dict], out: Path) -> None:

@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import uuid
 from pathlib import Path
 
 from flows import pii
 from flows import quality as rules
-from flows.publish import write_json_atomic
+from flows.common.files import write_bytes_atomic, write_json_atomic
 from flows.registry import Registry
 from flows.settings import Settings
 from flows.warehouse import connect
@@ -350,10 +348,7 @@ def publish_reference(settings: Settings) -> None:
     """The regency boundaries, for the catalogue's maps (it reads nothing outside site/)."""
     src = settings.reference_dir / "batas_kabupaten_kota.geojson"
     target = settings.site_dir / "reference" / src.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(src.read_bytes())
-    os.replace(tmp, target)
+    write_bytes_atomic(target, src.read_bytes())
 
 
 def _remove_public_meta(settings: Settings) -> None:

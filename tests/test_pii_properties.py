@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows import pii
+from flows.common.sql import quote_literal
 
 SEPARATORS = " .-/()[]"
 DIGITS = "0123456789"
@@ -71,7 +72,7 @@ def _sql_kinds(values: list[str]) -> list[set[str]]:
     con = duckdb.connect()
     con.execute("create table v (i integer, x varchar)")
     con.executemany("insert into v values (?, ?)", list(enumerate(values)))
-    rules = ", ".join(f"regexp_matches(n, {pii._sql_literal(p)})"
+    rules = ", ".join(f"regexp_matches(n, {quote_literal(p)})"
                       for p in pii.PATTERNS.values())
     rows = con.execute(
         f"select i, {rules}, {pii.sql_hit('x')}, {pii.sql_maybe_hit(['x'])}, "
