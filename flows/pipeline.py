@@ -39,8 +39,9 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import alerts, timing, transform
 from flows import publish as publishing
-from flows.backfill import PeriodRange, Snapshot, batch_periods, period_sql, snapshots
+from flows.backfill import Snapshot, batch_periods, snapshots
 from flows.channels import fetch
+from flows.common.periods import PeriodRange, period_sql
 from flows.deploy import FLOW_NAME
 from flows.ingest import (
     SCRATCH,

@@ -63,6 +63,7 @@ from pathlib import Path
 import duckdb
 
 from flows import pii, timing
+from flows.common import periods
 from flows.common.files import atomic_target, fsync_file, sha256_file, write_json_atomic
 from flows.common.sql import quote_ident, quote_literal
 from flows.settings import Settings
@@ -546,44 +547,16 @@ def _pii_error(slug: str, mart: MartSpec, findings: list[pii.Finding]) -> Publis
 
 
 def _temporal_interval(temporal: str | None) -> str | None:
-    """'2020/2024-S2' -> '2020-01-01/2024-12-31' (ISO 8601, for DCAT-US); None if a
-    period is not one of YYYY, YYYY-S1/S2, YYYY-Q1..4, YYYY-MM, YYYY-MM-DD."""
+    """'2020/2024-S2' -> '2020-01-01/2024-12-31' (ISO 8601 with inclusive ends, for
+    DCAT-US); None if either end is not a period (flows.common.periods)."""
     if not temporal:
         return None
     lo, _, hi = temporal.partition("/")
-    start, end = _period_bounds(lo), _period_bounds(hi or lo)
-    if start is None or end is None:
-        return None
-    return f"{start[0].isoformat()}/{end[1].isoformat()}"
-
-
-def _period_bounds(period: str) -> tuple[dt.date, dt.date] | None:
-    p = period.strip()
-    if m := re.fullmatch(r"(\d{4})", p):
-        y = int(m[1])
-        return dt.date(y, 1, 1), dt.date(y, 12, 31)
-    if m := re.fullmatch(r"(\d{4})-S([12])", p):
-        y, s = int(m[1]), int(m[2])
-        return (dt.date(y, 1, 1), dt.date(y, 6, 30)) if s == 1 else (dt.date(y, 7, 1),
-                                                                    dt.date(y, 12, 31))
-    if m := re.fullmatch(r"(\d{4})-Q([1-4])", p):
-        y, q = int(m[1]), int(m[2])
-        return _month_bounds(y, 3 * q - 2)[0], _month_bounds(y, 3 * q)[1]
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", p):
-        if 1 <= int(m[2]) <= 12:
-            return _month_bounds(int(m[1]), int(m[2]))
-        return None
     try:
-        d = dt.date.fromisoformat(p[:10])
-    except ValueError:
+        start, end = periods.parse(lo), periods.parse(hi or lo)
+    except periods.PeriodError:
         return None
-    return d, d
-
-
-def _month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
-    first = dt.date(year, month, 1)
-    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return first, nxt - dt.timedelta(days=1)
+    return f"{start.start.isoformat()}/{end.last_day.isoformat()}"
 
 
 def _reference_codes(mart: MartSpec) -> dict | str | None:

@@ -31,7 +31,8 @@ from pathlib import Path
 from flows import pii
 from flows import quality as rules
 from flows.common.files import write_bytes_atomic, write_json_atomic
-from flows.registry import Registry
+from flows.common.periods import period_sql
+from flows.registry import DatasetSpec, Registry
 from flows.settings import Settings
 from flows.warehouse import connect
 
@@ -45,13 +46,14 @@ INTERNAL_FILES = ("feeds", "submissions", "quality", "runs")   # internal/meta/<
 # Suite keys that are the rule's target, not its parameters (shown apart in the summary).
 _TARGET_KEYS = ("column", "column_list", "column_A", "column_B")
 
-# The newest period a regency's accepted data covers, per dataset (SQL over raw.<dataset>).
-PERIOD_SQL = {
-    "penduduk": "max(periode)",
-    "indikator": "cast(max(tahun) as varchar)",
-    "aduan": "strftime(max(diterima_pada), '%Y-%m')",
-    "fasilitas_kesehatan": "strftime(max(_ingested_at), '%Y-%m-%d')",
-}
+
+
+def newest_period_sql(spec: DatasetSpec) -> str:
+    """SQL over raw.<dataset>: the newest period a regency's accepted data covers (its
+    rows' periods, flows.common.periods.period_sql; for a dataset without one, the day
+    its newest rows were loaded)."""
+    expr = period_sql(spec)
+    return f"max({expr})" if expr else "strftime(max(_ingested_at), '%Y-%m-%d')"
 
 
 def redact(text: str | None) -> str | None:
@@ -93,10 +95,10 @@ def feed_status(settings: Settings, registry: Registry, *, now: dt.datetime | No
                    count(*) filter (where not success and severity = 'warning') as warnings
             from meta.quality_results group by submission_id""")}
         periods = {}
-        for dataset, expr in PERIOD_SQL.items():
-            if dataset in registry.datasets:
-                periods[dataset] = dict(con.execute(
-                    f"select _regency, {expr} from raw.{dataset} group by _regency").fetchall())
+        for dataset, spec in registry.datasets.items():
+            periods[dataset] = dict(con.execute(
+                f"select _regency, {newest_period_sql(spec)} from raw.{dataset} "
+                "group by _regency").fetchall())
     for feed in registry.feeds:
         spec = registry.datasets[feed.dataset]
         info = last.get(feed.id, {})
