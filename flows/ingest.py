@@ -26,7 +26,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows import pii, timing
+from flows import timing
+from flows.common import pii
 from flows.common.files import atomic_target, write_json_atomic, write_text_atomic
 from flows.common.files import sha256_file as _sha256_of
 from flows.common.sql import quote_ident, quote_literal

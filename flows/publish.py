@@ -16,7 +16,7 @@ written aside and renamed over the old file. A reader, or a crash, never sees ha
 release. A new version appears only when the content changed.
 
 Before anything is released, every file is scanned for personal data (NIK, mobile
-numbers, e-mail addresses; see `flows/pii.py`); a hit fails that dataset's publication
+numbers, e-mail addresses; see `flows/common/pii.py`); a hit fails that dataset's publication
 and leaves its previous release published. Text cells that a spreadsheet would run as a
 formula (`=`, `+`, `-`, `@`, tab, CR) get a leading `'` in the CSV and XLSX files.
 
@@ -62,8 +62,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows import pii, timing
-from flows.common import periods
+from flows import timing
+from flows.common import periods, pii
 from flows.common.files import atomic_target, fsync_file, sha256_file, write_json_atomic
 from flows.common.sql import quote_ident, quote_literal
 from flows.settings import Settings

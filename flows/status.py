@@ -13,7 +13,7 @@ Two trees, never mixed (flows/settings.py):
   - `runs.json`: the recent pipeline runs with status and duration.
 - `site/quality/summary.json` (`PUBLIC_SUMMARY`), public: per dataset its suite's rules
   and, for each feed's latest submission, only which rule passed or failed, how many
-  rows failed and the failing examples as `flows.pii.public_examples` lets them out (row
+  rows failed and the failing examples as `flows.common.pii.public_examples` lets them out (row
   positions only for a dataset with personal data, masked values otherwise). No file
   names, no status or reasons, no messages.
 
@@ -28,10 +28,11 @@ import json
 import shutil
 from pathlib import Path
 
-from flows import pii
 from flows import quality as rules
+from flows.common import pii
 from flows.common.files import write_bytes_atomic, write_json_atomic
 from flows.common.periods import period_sql
+from flows.common.pii import redact
 from flows.registry import DatasetSpec, Registry
 from flows.settings import Settings
 from flows.warehouse import connect
@@ -54,11 +55,6 @@ def newest_period_sql(spec: DatasetSpec) -> str:
     its newest rows were loaded)."""
     expr = period_sql(spec)
     return f"max({expr})" if expr else "strftime(max(_ingested_at), '%Y-%m-%d')"
-
-
-def redact(text: str | None) -> str | None:
-    """Mask NIKs, phone numbers and e-mail addresses inside free text."""
-    return pii.redact(text)   # one set of rules for every formatted identifier
 
 
 def _write_json_atomic(path: Path, doc) -> None:
@@ -268,7 +264,7 @@ def _match_rules(suite: list[dict], entries: list[dict], results: list[dict]) ->
 
 def _public_examples(stored, dataset_has_personal: bool) -> list:
     """A result's failing examples (stored masked, as JSON) as they may be published:
-    `flows.pii.public_examples` keeps only row positions for a dataset with personal
+    `flows.common.pii.public_examples` keeps only row positions for a dataset with personal
     data and masks every value otherwise. Anything unreadable publishes nothing."""
     try:
         examples = json.loads(stored) if isinstance(stored, str) else stored

@@ -1,5 +1,5 @@
 """GX Data Docs (flows/data_docs.py): real validations through Great Expectations on DuckDB,
-rendered by GX's own site builder, checked for personal data with flows.pii and for
+rendered by GX's own site builder, checked for personal data with flows.common.pii and for
 requests to other hosts, swapped in atomically. No mocks of GX."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import data_docs, pii, timing
+from flows import data_docs, timing
+from flows.common import pii
 from flows.common.sql import quote_literal
 from flows.quality import Verdict, validate_table
 from flows.settings import Settings
@@ -298,7 +299,7 @@ def test_failing_expectations_appear_with_their_columns(built: dict) -> None:
 
 
 def test_no_personal_data_in_docs_or_store(env: dict, built: dict) -> None:
-    # The batch really carries personal data flows.pii detects.
+    # The batch really carries personal data flows.common.pii detects.
     raw = json.dumps(env["verdicts"]["bad"].gx_result)
     scanner = pii.ValueScanner("gx_result", {"raw": "text"})
     scanner.add("raw", [raw])

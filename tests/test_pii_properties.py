@@ -1,4 +1,4 @@
-"""Properties of flows/pii.py (hypothesis): masking keeps everything around the masks,
+"""Properties of flows/common/pii.py (hypothesis): masking keeps everything around the masks,
 JSON stays JSON, formatted NIKs are always found, and the SQL side (DuckDB's RE2) finds
 exactly what the Python side finds.
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import pii
+from flows.common import pii
 from flows.common.sql import quote_literal
 
 SEPARATORS = " .-/()[]"
