@@ -40,6 +40,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from flows.common.sql import quote_ident
+
 CATALOG_NAME = "catalog.json"
 STATIC_PREFIX = "/app/static/"
 DATA_JSON = "data.json"
@@ -583,10 +585,6 @@ def read_bytes(path: Path) -> bytes:
 
 
 # --- Parquet queries (in-memory DuckDB, parameterised) ----------------------------------
-
-
-def quote_ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _query(sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:

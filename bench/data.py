@@ -46,7 +46,7 @@ def write_registry(root: Path, size: int, *, only_aduan: bool = False) -> Path:
     files copied under `<root>`: a feed's path must stay inside its registry's folder)
     including `<root>/feeds_synthetic.yml`, the generator's fragment for `size` rows as
     CSV."""
-    from flows.generate import registry_fragment
+    from tools.generate import registry_fragment
 
     fragment = yaml.safe_load(registry_fragment(size, "csv"))
     if only_aduan:
@@ -77,7 +77,7 @@ def prepare(scratch: Path, size: int, *, months: range | None = None,
     """Write the workload for `size` rows under `<scratch>/<size>/` (rewritten each time).
     `months` and `only_aduan` make the small smoke workload of tests/test_bench.py: the
     first months only, and no feed but aduan (every dataset is still declared)."""
-    from flows.generate import write_aduan, write_fasilitas_kesehatan
+    from tools.generate import write_aduan, write_fasilitas_kesehatan
 
     root = scratch / str(size)
     shutil.rmtree(root, ignore_errors=True)
@@ -96,7 +96,7 @@ def prepare(scratch: Path, size: int, *, months: range | None = None,
 def add_month(work: Workload, month: int) -> Path:
     """One regency sends one new month (INCREMENT_YEAR-<month>) at the same per-month
     scale as the workload. Returns the new file."""
-    from flows.generate import write_aduan
+    from tools.generate import write_aduan
 
     res = write_aduan(work.landing, size=work.size, formats="csv",
                       regencies=[INCREMENT_REGENCY], year=INCREMENT_YEAR,

@@ -7,7 +7,7 @@ No webhook configured: no alert.
 
 The body is plain JSON (see `payload`), with a `text` line so that chat webhooks
 (Slack, Mattermost, Rocket.Chat, Google Chat) show something readable as they are. Texts
-quoting submitted values are masked with `flows.status.redact` (NIK, phone, e-mail).
+quoting submitted values are masked with `flows.common.pii.redact` (NIK, phone, e-mail).
 Delivery is best effort: a webhook that is down or slow is logged and never fails the
 run.
 
@@ -42,7 +42,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from flows.status import redact
+from flows.common.pii import redact
 
 TIMEOUT_S = 5.0
 ATTEMPTS = 2

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.publish import sha256_file
+from flows.common.files import atomic_target, sha256_file
 from flows.settings import Settings
 
 MANIFEST = "MANIFEST.json"
@@ -55,11 +55,10 @@ def backup(settings: Settings, dest_dir: Path, *, timeout_s: float = 600) -> Pat
     dest_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = dest_dir / f"satudata-backup-{stamp}.tar"
-    tmp = target.with_name(f".{target.name}.tmp")
     members: dict[str, str] = {}
     con = _hold_warehouse(warehouse, timeout_s)
     try:
-        with tarfile.open(tmp, "w") as tar:
+        with atomic_target(target) as tmp, tarfile.open(tmp, "w") as tar:
             for path in [warehouse, warehouse.with_name(warehouse.name + ".wal")]:
                 if path.exists():
                     members[path.name] = sha256_file(path)
@@ -81,7 +80,6 @@ def backup(settings: Settings, dest_dir: Path, *, timeout_s: float = 600) -> Pat
             tar.addfile(info, io.BytesIO(manifest))
     finally:
         con.close()
-    os.replace(tmp, target)
     return target
 
 

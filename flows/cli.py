@@ -74,7 +74,7 @@ def _exit_code(command: str, result: dict) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from flows.backfill import PeriodError, PeriodRange
+    from flows.common.periods import PeriodError, PeriodRange
     from flows.registry import RegistryError, load_registry
 
     try:
@@ -321,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
                                          "period lies in a range (after a rule or reader fix)")
     bf.add_argument("--dataset", required=True, help="the dataset, e.g. aduan")
     bf.add_argument("--from", dest="period_from", required=True, metavar="PERIOD",
-                    help="first period: 2024 (year), 2024-S2 (semester), 2024-03 (month)")
+                    help="first period: 2024 (year), 2024-S2 (semester), 2024-Q3 "
+                         "(quarter), 2024-03 (month), 2024-03-15 (day)")
     bf.add_argument("--to", dest="period_to", required=True, metavar="PERIOD",
                     help="last period, same forms (inclusive)")
     bf.add_argument("--regency", help="only this regency's snapshots, e.g. 36.73")

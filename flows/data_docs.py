@@ -10,15 +10,15 @@ Two steps:
     rules, counts and positions only: every sampled value, observed value and
     unexpected row's value becomes ``***`` (row-number fields and counts stay). A name or
     NIK pasted into `status` cannot be told from a category, so nothing of it is shown;
-  - any other dataset's sampled values go through `flows.pii.mask_sample` (runs of 8+
+  - any other dataset's sampled values go through `flows.common.pii.mask_sample` (runs of 8+
     digits, phone numbers, e-mail addresses masked, however formatted), and values of a
     personal-data column (found by name in a query rule's rows) become ``***``;
-  - every other string (messages, file names, metadata) goes through `flows.pii.redact`.
+  - every other string (messages, file names, metadata) goes through `flows.common.pii.redact`.
   Only masked results are ever written to disk.
 - `build` renders them with GX's own site builder (`SiteBuilder` with a filesystem store,
   an ephemeral context holding the suites and these results) into
   `site/quality/data-docs/` (index.html, one page per validation, one per suite), made to
-  work offline (below), scanned for personal data with `flows.pii`'s patterns, and switched
+  work offline (below), scanned for personal data with `flows.common.pii`'s patterns, and switched
   in with one rename. GX inserts the texts of a result into its pages as they are (and the
   index table's cells through `innerHTML`), so every text that comes from a submission or
   a feed (file names, feed ids, sampled values, messages, metadata) is HTML-escaped before
@@ -54,7 +54,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flows import pii, timing
+from flows import timing
+from flows.common import pii
+from flows.common.files import swap_dir, write_text_atomic
 from flows.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -154,9 +156,7 @@ def _save(settings: Settings, *, submission_id: str, feed_id: str, regency: str,
     # found (and older ones pruned) from a directory listing, without opening any file.
     name = (f"{_stamp(received)}__{_stamp(saved)}__{_token(status)}__"
             f"{_token(submission_id)[:32]}.json")
-    tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, folder / name)
+    write_text_atomic(folder / name, json.dumps(doc, ensure_ascii=False, default=str))
     _prune(folder)
 
 
@@ -459,13 +459,11 @@ def build(settings: Settings) -> Path | None:
                 raise DataDocsError(
                     "Data Docs not published: personal data found in the rendered pages: "
                     + "; ".join(f.describe() for f in findings[:5]))
-            published = _swap_in(staging, target)
+            published = swap_dir(staging, target, old_prefix=".data-docs-old-")
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        tmp = manifest.with_name(f".{manifest.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(stamp), encoding="utf-8")
-        os.replace(tmp, manifest)
+        write_text_atomic(manifest, json.dumps(stamp))
         return published
 
 
@@ -503,15 +501,6 @@ def _clean_leftovers(parent: Path) -> None:
             pass
 
 
-def _swap_in(staging: Path, target: Path) -> Path:
-    old = None
-    if target.exists():
-        old = target.with_name(f".data-docs-old-{uuid.uuid4().hex}")
-        os.replace(target, old)
-    os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
 
 
 def _render(records: list[dict], out: Path) -> None:
@@ -704,7 +693,7 @@ def offline_html(text: str, up: str) -> str:
 
 
 def scan_for_personal_data(root: Path) -> list[pii.Finding]:
-    """Every page and script of the rendered docs through `flows.pii`'s patterns (NIK,
+    """Every page and script of the rendered docs through `flows.common.pii`'s patterns (NIK,
     mobile numbers, e-mail addresses), text and markup alike. GX's own random element ids
     (UUIDs, bare hex ids and digests) are left out: their digit groups can look like a
     phone number."""

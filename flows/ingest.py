@@ -26,9 +26,11 @@ from pathlib import Path
 
 import duckdb
 
-from flows import pii, timing
-from flows.publish import sha256_file as _sha256_of
-from flows.publish import write_json_atomic
+from flows import timing
+from flows.common import pii
+from flows.common.files import atomic_target, write_json_atomic, write_text_atomic
+from flows.common.files import sha256_file as _sha256_of
+from flows.common.sql import quote_ident, quote_literal
 from flows.readers import (
     HEADER_PART_SEPARATOR,
     SubmissionError,
@@ -54,7 +56,7 @@ def formula_sql(value: str) -> str:
     """SQL: `value` matches FORMULA_PATTERN. Its first character is tested first: almost
     no value starts like a formula, and the regex then never runs (~6 % of a load)."""
     return (f"(ascii({value}) in ({', '.join(map(str, FORMULA_FIRST))}) and "
-            f"regexp_matches({value}, {_sql_literal(FORMULA_PATTERN)}))")
+            f"regexp_matches({value}, {quote_literal(FORMULA_PATTERN)}))")
 
 
 @dataclass(frozen=True)
@@ -154,9 +156,8 @@ def _snapshot(feed: Feed, path: Path, raw_dir: Path, *, source: str | None,
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{digest}{path.suffix.lower()}"
     if not target.exists():
-        tmp = folder / f".{digest}.tmp"
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
+        with atomic_target(target) as tmp:
+            shutil.copyfile(path, tmp)
     sidecar = folder / f"{digest}.meta.json"
     if not sidecar.exists():
         provenance = {
@@ -171,18 +172,8 @@ def _snapshot(feed: Feed, path: Path, raw_dir: Path, *, source: str | None,
             "received_at": now.isoformat(),
             "licence": licence or feed.options.get("licence"),
         }
-        tmp = folder / f".{digest}.meta.json.tmp"
-        tmp.write_text(json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, sidecar)
+        write_text_atomic(sidecar, json.dumps(provenance, indent=2, ensure_ascii=False))
     return Received(feed.id, path, target, source or str(path), digest, size, now)
-
-
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _header_keys(header: str) -> list[str]:
@@ -243,9 +234,9 @@ def _typed_expr(feed: Feed, ctype: str, src: str, *, trimmed: bool = False) -> s
     if ctype in ("integer", "number"):
         cleaned = x
         if thousands:
-            cleaned = f"replace({cleaned}, {_sql_literal(str(thousands))}, '')"
+            cleaned = f"replace({cleaned}, {quote_literal(str(thousands))}, '')"
         if decimal != ".":
-            cleaned = f"replace({cleaned}, {_sql_literal(str(decimal))}, '.')"
+            cleaned = f"replace({cleaned}, {quote_literal(str(decimal))}, '.')"
         if ctype == "integer":   # "1622630.5" is not a count: no silent rounding
             return (f"case when regexp_matches({cleaned}, '^[+-]?[0-9]+$') "
                     f"then try_cast({cleaned} as bigint) end")
@@ -256,14 +247,14 @@ def _typed_expr(feed: Feed, ctype: str, src: str, *, trimmed: bool = False) -> s
         fmt = feed.options.get(f"{ctype}_format")
         target = "timestamp" if ctype == "timestamp" else "date"
         if fmt:
-            parsed = f"try_strptime({x}, {_sql_literal(str(fmt))})"
+            parsed = f"try_strptime({x}, {quote_literal(str(fmt))})"
             return parsed if ctype == "timestamp" else f"cast({parsed} as date)"
         return f"try_cast({x} as {target})"
     if ctype == "region_code":
         if feed.region_code == "dotted":
             # 36 / 36.71 / 36.71.01 / 36.71.01.1001
             pattern = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
-            return f"case when regexp_matches({x}, {_sql_literal(pattern)}) then {x} end"
+            return f"case when regexp_matches({x}, {quote_literal(pattern)}) then {x} end"
         if feed.region_code == "bps_digits":
             # Kemendagri code without dots: 3671, 367101 (kecamatan), 3671011001 (desa).
             return (
@@ -302,11 +293,11 @@ def value_key(text: str) -> str:
 def _canonical_expr(src: str, values: tuple[str, ...]) -> str:
     """A value that matches one of the column's canonical values but for case, accents
     and spaces becomes that value; others pass through (and meet the quality suite)."""
-    cases = " ".join(f"when {_sql_literal(value_key(v))} then {_sql_literal(v)}"
+    cases = " ".join(f"when {quote_literal(value_key(v))} then {quote_literal(v)}"
                      for v in values)
     key = f"lower(regexp_replace(strip_accents(trim({src})), '\\s+', ' ', 'g'))"
     # Most values are already canonical: they skip the normalising (a regex a row).
-    exact = ", ".join(_sql_literal(v) for v in values)
+    exact = ", ".join(quote_literal(v) for v in values)
     return (f"(case when trim({src}) in ({exact}) then {src} "
             f"else (case {key} {cases} else {src} end) end)")
 
@@ -340,7 +331,7 @@ def _value_map_expr(src: str, spellings: dict[str, str]) -> str:
     """Map a regency's own spellings ("Persentase Penduduk Miskin (%)") to canonical
     values, ignoring case and surrounding spaces; other values pass through unchanged."""
     cases = " ".join(
-        f"when {_sql_literal(header_key(k))} then {_sql_literal(v)}" for k, v in spellings.items()
+        f"when {quote_literal(header_key(k))} then {quote_literal(v)}" for k, v in spellings.items()
     )
     key = f"lower(regexp_replace(trim({src}), '\\s+', ' ', 'g'))"
     return f"(case {key} {cases} else {src} end)"
@@ -442,7 +433,7 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
     fixed = fixed_values(feed, name, title or [])
     # Rows that are not data: blank lines and the regency's own total rows.
     filters = []
-    present = [_quote_ident(h) for h in headers]
+    present = [quote_ident(h) for h in headers]
     if present:
         # A row is kept when some value is not blank. A CASE stops at the first
         # non-blank value (a row's first column, mostly); NOT (... AND ...) would
@@ -463,15 +454,15 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
                 )
             sources = [next(h for h in headers if header_key(h) == header_key(src))]
         filters.append("not (" + " or ".join(
-            f"coalesce(regexp_matches(trim({_quote_ident(h)}), {_sql_literal(pattern)}), "
+            f"coalesce(regexp_matches(trim({quote_ident(h)}), {quote_literal(pattern)}), "
             "false)" for h in sources) + ")")
     if feed.is_province_wide:
         # The province's own total row is never data of a regency.
         for c in spec.columns:
             if c.type == "region_code" and c.name in mapping:
                 filters.append(
-                    f"not coalesce(regexp_matches(lower(trim({_quote_ident(mapping[c.name])})),"
-                    f" {_sql_literal(province_total_pattern(feed.province))}), false)")
+                    f"not coalesce(regexp_matches(lower(trim({quote_ident(mapping[c.name])})),"
+                    f" {quote_literal(province_total_pattern(feed.province))}), false)")
     where = " and ".join(filters) or "true"
 
     raw_of: dict[str, str] = {}
@@ -480,9 +471,9 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
     for c in spec.columns:
         if c.name in fixed:
             # A value fixed for the whole file (`constants`, `extract`).
-            typed_of[c.name] = _typed_expr(feed, c.type, _sql_literal(fixed[c.name]))
+            typed_of[c.name] = _typed_expr(feed, c.type, quote_literal(fixed[c.name]))
         elif c.name in mapping:
-            raw = _quote_ident(mapping[c.name])
+            raw = quote_ident(mapping[c.name])
             if c.name in feed.values:
                 raw = _value_map_expr(raw, feed.values[c.name])
             if c.values:
@@ -493,10 +484,10 @@ def _plan(feed: Feed, spec: DatasetSpec, name: str, headers: list[str],
                                 if raw_ref else _typed_expr(feed, c.type, raw))
         elif c.name == spec.regency_column and not feed.is_province_wide:
             # A regency's own file need not say which regency it is.
-            typed_of[c.name] = _sql_literal(feed.regency)
+            typed_of[c.name] = quote_literal(feed.regency)
         else:
             typed_of[c.name] = "null"
-    regency_sql = _sql_literal(feed.regency)
+    regency_sql = quote_literal(feed.regency)
     if feed.is_province_wide:
         # Each row belongs to the regency its region code names (36.71.01 -> 36.71).
         region = next((c.name for c in spec.columns if c.type == "region_code"
@@ -550,8 +541,8 @@ def _streaming_rows(feed: Feed, spec: DatasetSpec, name: str, headers: list[str]
     typed = {c for c, h in plan.mapping.items() if h in typed_headers}
     for c in typed:   # the reader's value is the typed value
         plan.values[c] = plan.typed_of[c] = texts[c]
-    regency = _sql_literal(feed.regency)
-    regency_prefix = _sql_literal(feed.regency + ".")
+    regency = quote_literal(feed.regency)
+    regency_prefix = quote_literal(feed.regency + ".")
     flags = []
     for c in spec.columns:
         if c.name not in plan.mapping:
@@ -734,11 +725,11 @@ def stage_csv_files(con: duckdb.DuckDBPyConnection, feed: Feed, spec: DatasetSpe
         typed = _reader_typed(feed, spec, headers)
         relation = STAGED_CSV
         if typed:
-            columns = "{" + ", ".join(f"{_sql_literal(h)}: '{typed.get(h, 'VARCHAR')}'"
+            columns = "{" + ", ".join(f"{quote_literal(h)}: '{typed.get(h, 'VARCHAR')}'"
                                       for h in headers) + "}"
             formats = "".join(
                 f"{'timestampformat' if t == 'TIMESTAMP' else 'dateformat'} = "
-                f"{_sql_literal(str(feed.options[f'{t.lower()}_format']))}, "
+                f"{quote_literal(str(feed.options[f'{t.lower()}_format']))}, "
                 for t in sorted(set(typed.values())))
             relation = STAGED_CSV_TYPED.format(columns=columns, formats=formats)
         rows = _streaming_rows(feed, spec, name, headers, relation, "file_index",
@@ -793,10 +784,10 @@ def _staged_view(con: duckdb.DuckDBPyConnection, view: str, spec: DatasetSpec,
     every other one by its statistics (batch ids are random: they skip nothing). On a
     10 M-row `raw`, a 373k-row feed's row rules: 1.0 -> 0.2 s."""
     catalog = con.execute("select current_database()").fetchone()[0]
-    ids = ", ".join(_sql_literal(b) for b in batch_ids)
+    ids = ", ".join(quote_literal(b) for b in batch_ids)
     con.execute(f"create or replace view {view} as select * from "
-                f"{_quote_ident(catalog)}.raw.{spec.name} "
-                f"where _regency = {_sql_literal(regency)} and _batch_id in ({ids})")
+                f"{quote_ident(catalog)}.raw.{spec.name} "
+                f"where _regency = {quote_literal(regency)} and _batch_id in ({ids})")
     return view
 
 
@@ -882,7 +873,7 @@ def _mapped_values(con: duckdb.DuckDBPyConnection, plan: _Plan, src_table: str
                    ) -> list[tuple[str, str, str, int]]:
     out = []
     for c in plan.remapped or {}:
-        sent = f"nullif(trim({_quote_ident(plan.mapping[c])}), '')"
+        sent = f"nullif(trim({quote_ident(plan.mapping[c])}), '')"
         stored = f"nullif(trim({plan.raw_of[c]}), '')"
         out += [(c, *r) for r in con.execute(
             f"select {sent}, {stored}, count(*) from {src_table} where ({plan.where}) "
@@ -919,8 +910,8 @@ def _raise_on_bad_values(
     A value that could not be typed is counted without typing anything again: every typed
     value is computed from the trimmed, non-empty text, so a column has as many bad values
     as non-blank texts minus typed values."""
-    regency = _sql_literal(feed.regency)
-    regency_prefix = _sql_literal(feed.regency + ".")
+    regency = quote_literal(feed.regency)
+    regency_prefix = quote_literal(feed.regency + ".")
     on_src: dict[str, str] = {"rows": "true"}   # name -> condition counted over the text
     on_batch: dict[str, str] = {}              # name -> expression counted over the batch
     for i, c in enumerate(spec.columns):
@@ -933,7 +924,7 @@ def _raise_on_bad_values(
         if c.required:
             on_src[f"empty_{i}"] = f"{raw} is null or trim({raw}) = ''"
         if _formula_checked(c):
-            on_src[f"formula_{i}"] = f"regexp_matches({raw}, {_sql_literal(FORMULA_PATTERN)})"
+            on_src[f"formula_{i}"] = f"regexp_matches({raw}, {quote_literal(FORMULA_PATTERN)})"
         if _pii_checked(c):
             on_src[f"pii_{i}"] = f"coalesce({pii.sql_hit(raw)}, false)"
         if c.type == "region_code":

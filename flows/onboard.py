@@ -46,6 +46,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from flows.common.sql import quote_ident
 from flows.ingest import (
     ANY_COLUMN,
     drop_batch,
@@ -1059,7 +1060,7 @@ class _Trial:
     def _style_of(self, con: duckdb.DuckDBPyConnection, header: str) -> str | None:
         """How the values of a column write regions: dotted, bps_digits or name (the most
         common among its first 50 distinct values, total rows aside), None if neither."""
-        src = _quote(header)
+        src = quote_ident(header)
         styles = Counter(_code_style(r[0]) for r in con.execute(
             f"select distinct trim({src}) from sd_try_source where trim({src}) <> '' "
             f"and not regexp_matches(trim({src}), '(?i)^(jumlah|total)') limit 50").fetchall())
@@ -1089,7 +1090,7 @@ class _Trial:
         style = self._style_of(con, mapping[column])
         if style is None:
             return None, f"the values of {mapping[column]!r} do not look like region codes"
-        src = _quote(mapping[column])
+        src = quote_ident(mapping[column])
         example = next((r[0] for r in con.execute(
             f"select trim({src}) from sd_try_source where trim({src}) <> '' "
             "order by _row_number").fetchall() if _code_style(r[0]) == style), "")
@@ -1108,7 +1109,7 @@ class _Trial:
             sample: list[str] = []
             for c in self.ctx.spec.columns:
                 if c.type == ctype and c.name in mapping:
-                    src = _quote(mapping[c.name])
+                    src = quote_ident(mapping[c.name])
                     sample += [r[0] for r in con.execute(
                         f"select trim({src}) from sd_try_source where trim({src}) <> '' "
                         f"and try_cast(trim({src}) as {ctype}) is null limit 50").fetchall()]
@@ -1177,7 +1178,7 @@ class _Trial:
         out += ["", "4. Total rows"]
         found: list[tuple[int, str, str]] = []
         for h in headers:
-            src = _quote(h)
+            src = quote_ident(h)
             found += con.execute(
                 f"select _row_number, ?, trim({src}) from sd_try_source "
                 f"where regexp_matches(trim({src}), '(?i)^(jumlah|total)\\b') "
@@ -1212,8 +1213,8 @@ class _Trial:
             own = []
             if region:
                 own = con.execute(
-                    f"select _row_number, trim({_quote(region)}) from sd_try_source where "
-                    f"regexp_matches(lower(trim({_quote(region)})), ?) order by 1 limit 5",
+                    f"select _row_number, trim({quote_ident(region)}) from sd_try_source where "
+                    f"regexp_matches(lower(trim({quote_ident(region)})), ?) order by 1 limit 5",
                     [province_total_pattern(PROVINCE)]).fetchall()
             seen = (" (" + ", ".join(f"data row {r} {v!r}" for r, v in own) + ")") if own else ""
             out.append(f"   a province-wide feed skips the province's own total row "
@@ -1233,7 +1234,7 @@ class _Trial:
                      for k, v in f.values.get(c.name, {}).items()}
             if not known:
                 continue
-            src = _quote(mapping[c.name])
+            src = quote_ident(mapping[c.name])
             for (value,) in con.execute(
                     f"select distinct trim({src}) from sd_try_source where trim({src}) <> '' "
                     "order by 1 limit 500").fetchall():
@@ -1498,10 +1499,6 @@ def _parses(text: str, fmt: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _preview(value: Any) -> str:

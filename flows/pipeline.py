@@ -39,8 +39,10 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import alerts, timing, transform
 from flows import publish as publishing
-from flows.backfill import PeriodRange, Snapshot, batch_periods, period_sql, snapshots
+from flows.backfill import Snapshot, batch_periods, snapshots
 from flows.channels import fetch
+from flows.common.periods import PeriodRange, period_sql
+from flows.common.pii import redact
 from flows.deploy import FLOW_NAME
 from flows.ingest import (
     SCRATCH,
@@ -66,7 +68,7 @@ from flows.readers import SubmissionError
 from flows.registry import DatasetSpec, Feed, Registry, load_registry
 from flows.retry import intake_fingerprint, known_hashes
 from flows.settings import Settings
-from flows.status import publish_status, redact
+from flows.status import publish_status
 from flows.warehouse import (
     banten_regency_codes,
     connect,

@@ -16,7 +16,7 @@ written aside and renamed over the old file. A reader, or a crash, never sees ha
 release. A new version appears only when the content changed.
 
 Before anything is released, every file is scanned for personal data (NIK, mobile
-numbers, e-mail addresses; see `flows/pii.py`); a hit fails that dataset's publication
+numbers, e-mail addresses; see `flows/common/pii.py`); a hit fails that dataset's publication
 and leaves its previous release published. Text cells that a spreadsheet would run as a
 formula (`=`, `+`, `-`, `@`, tab, CR) get a leading `'` in the CSV and XLSX files.
 
@@ -47,7 +47,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import math
 import os
@@ -63,7 +62,10 @@ from pathlib import Path
 
 import duckdb
 
-from flows import pii, timing
+from flows import timing
+from flows.common import periods, pii
+from flows.common.files import atomic_target, fsync_file, sha256_file, write_json_atomic
+from flows.common.sql import quote_ident, quote_literal
 from flows.settings import Settings
 from flows.warehouse import connect
 
@@ -286,14 +288,6 @@ def _coverage_spec(model: str, value: object, public: list[str], sources: tuple[
 # --- small helpers ---------------------------------------------------------------------
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -303,33 +297,6 @@ def _read_json(path: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, doc, *, default=None) -> None:
-    """Write JSON aside, sync it, and rename it into place: readers see old or new.
-    `default` serialises other values (e.g. `str` for timestamps)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=default) + "\n",
-                   encoding="utf-8")
-    _fsync(tmp)
-    os.replace(tmp, path)
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _scratch() -> duckdb.DuckDBPyConnection:
@@ -412,9 +379,8 @@ def _point_latest(folder: Path, version: str) -> None:
     latest = folder / "latest"
     if latest.is_symlink() and os.readlink(latest) == version:
         return
-    link_tmp = folder / f".latest-{uuid.uuid4().hex}"
-    os.symlink(version, link_tmp)
-    os.replace(link_tmp, latest)
+    with atomic_target(latest) as link_tmp:
+        os.symlink(version, link_tmp)
 
 
 def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -423,7 +389,7 @@ def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, st
 
 def _parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
     return {r[0]: r[1] for r in con.execute(
-        f"describe select * from read_parquet({_sql_str(str(path))})").fetchall()}
+        f"describe select * from read_parquet({quote_literal(str(path))})").fetchall()}
 
 
 def _frictionless_type(duck_type: str) -> str:
@@ -459,10 +425,10 @@ def _csv_select(types: dict[str, str]) -> str:
     prefixes = "^[=+\\-@\\t\\r]"
     cols = []
     for name, typ in types.items():
-        col = _ident(name)
+        col = quote_ident(name)
         if pii.column_kind(typ) == "text":
             text = f"cast({col} as varchar)"
-            cols.append(f"case when regexp_matches({text}, {_sql_str(prefixes)}) "
+            cols.append(f"case when regexp_matches({text}, {quote_literal(prefixes)}) "
                         f"then '''' || {text} else {text} end as {col}")
         else:
             cols.append(col)
@@ -581,44 +547,16 @@ def _pii_error(slug: str, mart: MartSpec, findings: list[pii.Finding]) -> Publis
 
 
 def _temporal_interval(temporal: str | None) -> str | None:
-    """'2020/2024-S2' -> '2020-01-01/2024-12-31' (ISO 8601, for DCAT-US); None if a
-    period is not one of YYYY, YYYY-S1/S2, YYYY-Q1..4, YYYY-MM, YYYY-MM-DD."""
+    """'2020/2024-S2' -> '2020-01-01/2024-12-31' (ISO 8601 with inclusive ends, for
+    DCAT-US); None if either end is not a period (flows.common.periods)."""
     if not temporal:
         return None
     lo, _, hi = temporal.partition("/")
-    start, end = _period_bounds(lo), _period_bounds(hi or lo)
-    if start is None or end is None:
-        return None
-    return f"{start[0].isoformat()}/{end[1].isoformat()}"
-
-
-def _period_bounds(period: str) -> tuple[dt.date, dt.date] | None:
-    p = period.strip()
-    if m := re.fullmatch(r"(\d{4})", p):
-        y = int(m[1])
-        return dt.date(y, 1, 1), dt.date(y, 12, 31)
-    if m := re.fullmatch(r"(\d{4})-S([12])", p):
-        y, s = int(m[1]), int(m[2])
-        return (dt.date(y, 1, 1), dt.date(y, 6, 30)) if s == 1 else (dt.date(y, 7, 1),
-                                                                    dt.date(y, 12, 31))
-    if m := re.fullmatch(r"(\d{4})-Q([1-4])", p):
-        y, q = int(m[1]), int(m[2])
-        return _month_bounds(y, 3 * q - 2)[0], _month_bounds(y, 3 * q)[1]
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", p):
-        if 1 <= int(m[2]) <= 12:
-            return _month_bounds(int(m[1]), int(m[2]))
-        return None
     try:
-        d = dt.date.fromisoformat(p[:10])
-    except ValueError:
+        start, end = periods.parse(lo), periods.parse(hi or lo)
+    except periods.PeriodError:
         return None
-    return d, d
-
-
-def _month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
-    first = dt.date(year, month, 1)
-    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return first, nxt - dt.timedelta(days=1)
+    return f"{start.start.isoformat()}/{end.last_day.isoformat()}"
 
 
 def _reference_codes(mart: MartSpec) -> dict | str | None:
@@ -733,8 +671,8 @@ def _changelog(con: duckdb.DuckDBPyConnection, new_parquet: Path, previous: dict
     old_types = _parquet_types(con, old)
     common = [c for c in new_types if c in old_types]
     key = [k for k in key if k in common] or common
-    keys = ", ".join(_ident(k) for k in key)
-    vals = ", ".join(_ident(c) for c in common)
+    keys = ", ".join(quote_ident(k) for k in key)
+    vals = ", ".join(quote_ident(c) for c in common)
     q = f"""
         with n as (select {vals} from read_parquet($new)),
              o as (select {vals} from read_parquet($old)),
@@ -849,11 +787,11 @@ def compute_coverage(con: duckdb.DuckDBPyConnection, parquet: Path, spec: Covera
     """Which expected regencies each period (each period x `by` values; the whole dataset
     without a period column) of the Parquet covers. `partial` when one lacks any."""
     keys = ([spec.period] if spec.period else []) + list(spec.by)
-    region = _ident(spec.region)
-    where = " and ".join(f"{_ident(c)} is not null" for c in [spec.region, *keys])
+    region = quote_ident(spec.region)
+    where = " and ".join(f"{quote_ident(c)} is not null" for c in [spec.region, *keys])
     regions = f"list(distinct cast({region} as varchar))"
     if keys:
-        cols = ", ".join(_ident(k) for k in keys)
+        cols = ", ".join(quote_ident(k) for k in keys)
         rows = con.execute(f"select {cols}, {regions} from read_parquet(?) where {where} "
                            "group by all order by all", [str(parquet)]).fetchall()
     else:
@@ -896,8 +834,8 @@ def dropped_pairs(con: duckdb.DuckDBPyConnection, new_parquet: Path, old_parquet
     cols = [spec.region] + ([spec.period] if spec.period else [])
     if any(c not in _parquet_types(con, old_parquet) for c in cols):
         return []                 # the previous release has no such column to compare
-    sel = ", ".join(f"cast({_ident(c)} as varchar)" for c in cols)
-    where = f"{_ident(spec.region)} is not null"
+    sel = ", ".join(f"cast({quote_ident(c)} as varchar)" for c in cols)
+    where = f"{quote_ident(spec.region)} is not null"
     rows = con.execute(
         f"select * from (select {sel} from read_parquet($old) where {where} except "
         f"select {sel} from read_parquet($new) where {where}) order by all",
@@ -1098,7 +1036,7 @@ def _switch(settings: Settings, staged: _Staged) -> None:
     if staged.staging is not None:
         version = staged.outcome.version
         os.replace(staged.staging, folder / version)    # the release appears whole
-        _fsync(folder)
+        fsync_file(folder)
         _point_latest(folder, version)                  # latest switches in one step
         (folder / COVERAGE_JSON).unlink(missing_ok=True)   # an older release's re-assessment
     elif staged.outcome.status == "unchanged" and staged.previous is not None:
@@ -1262,7 +1200,7 @@ def _switch_all(settings: Settings, staged: list[_Staged]) -> None:
             folder = item.staging.parent
             os.replace(item.staging, folder / item.outcome.version)
             item.staging = None
-            _fsync(folder)
+            fsync_file(folder)
     for item in switching:       # then the `latest` links, one after the other
         folder = dataset_dir(settings.site_dir, item.mart.slug)
         if item.outcome.status == "published":
@@ -1293,7 +1231,7 @@ def _finish_interrupted_switch(settings: Settings) -> None:
             staging = folder / entry["staging"]
             if staging.is_dir() and not target.exists():
                 os.replace(staging, target)
-                _fsync(folder)
+                fsync_file(folder)
         if target.is_dir():
             _point_latest(folder, entry["version"])
     journal.unlink()
@@ -1338,13 +1276,13 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
         if not public:
             raise PublishError(f"dataset '{slug}': no column of {mart.model} is classified "
                                "public; there is nothing to publish")
-        select = ", ".join(_ident(c) for c in public)
+        select = ", ".join(quote_ident(c) for c in public)
         wh.execute(f"copy (select {select} from {mart.relation} order by all) to "
-                   f"{_sql_str(str(parquet_path))} (format parquet, compression zstd)")
+                   f"{quote_literal(str(parquet_path))} (format parquet, compression zstd)")
         temporal = None
         tcol = mart.meta.get("temporal_column")
         if tcol:
-            lo, hi = wh.execute(f"select min({_ident(tcol)}), max({_ident(tcol)}) "
+            lo, hi = wh.execute(f"select min({quote_ident(tcol)}), max({quote_ident(tcol)}) "
                                 f"from {mart.relation}").fetchone()
             temporal = f"{lo}/{hi}" if lo is not None else None
         if mart.coverage:
@@ -1355,7 +1293,7 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
                                                previous["published_at"], names)
 
     with _scratch() as con:
-        parquet_sql = f"read_parquet({_sql_str(str(parquet_path))})"
+        parquet_sql = f"read_parquet({quote_literal(str(parquet_path))})"
         types = _parquet_types(con, parquet_path)
         rows = con.execute(f"select count(*) from {parquet_sql}").fetchone()[0]
         if rows == 0:
@@ -1375,7 +1313,7 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
 
         # 3. CSV (its bytes are the content fingerprint): unchanged -> no new version.
         con.execute(f"copy (select {_csv_select(types)} from {parquet_sql}) to "
-                    f"{_sql_str(str(csv_path))} (format csv, header true)")
+                    f"{quote_literal(str(csv_path))} (format csv, header true)")
         findings = pii.scan_csv(con, csv_path, types)
         if findings:
             raise _pii_error(slug, mart, findings)
@@ -1404,7 +1342,7 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
             key = []                     # part of the key is restricted: no primaryKey
 
         # 4. JSON (records) and XLSX, each scanned too.
-        con.execute(f"copy (select * from {parquet_sql}) to {_sql_str(str(json_path))} "
+        con.execute(f"copy (select * from {parquet_sql}) to {quote_literal(str(json_path))} "
                     "(format json, array true)")
         findings = pii.scan_json(con, json_path, types)
         findings += _write_xlsx(parquet_path, xlsx_path, types,
@@ -1439,8 +1377,8 @@ def _publish(settings: Settings, mart: MartSpec, staging: Path, now: dt.datetime
             for p in sorted(staging.iterdir())]
     (staging / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
     for p in staging.iterdir():
-        _fsync(p)
-    _fsync(staging)
+        fsync_file(p)
+    fsync_file(staging)
     return _Staged(mart, PublishOutcome(slug, "published", version,
                                         "; ".join(m for m in (changelog["en"], note) if m)),
                    staging=staging)
@@ -1568,27 +1506,22 @@ def write_bulk_zip(settings: Settings, marts: list[MartSpec]) -> dict | None:
         except zipfile.BadZipFile:
             current = None
     if current != stamp:
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.comment = stamp
-                for mart, history in published:
-                    latest = history[0]
-                    folder = dataset_dir(site, mart.slug) / latest["version"]
-                    stamp_time = dt.datetime.fromisoformat(latest["published_at"])
-                    for p in sorted(folder.iterdir()):
-                        info = zipfile.ZipInfo(f"{mart.slug}/{p.name}",
-                                               date_time=stamp_time.timetuple()[:6])
-                        info.external_attr = 0o644 << 16
-                        info.compress_type = (zipfile.ZIP_STORED
-                                              if p.suffix in (".parquet", ".xlsx")
-                                              else zipfile.ZIP_DEFLATED)
-                        with open(p, "rb") as src, zf.open(info, "w") as dst:
-                            shutil.copyfileobj(src, dst, 1 << 20)
-            _fsync(tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with (atomic_target(target, sync=True) as tmp,
+              zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf):
+            zf.comment = stamp
+            for mart, history in published:
+                latest = history[0]
+                folder = dataset_dir(site, mart.slug) / latest["version"]
+                stamp_time = dt.datetime.fromisoformat(latest["published_at"])
+                for p in sorted(folder.iterdir()):
+                    info = zipfile.ZipInfo(f"{mart.slug}/{p.name}",
+                                           date_time=stamp_time.timetuple()[:6])
+                    info.external_attr = 0o644 << 16
+                    info.compress_type = (zipfile.ZIP_STORED
+                                          if p.suffix in (".parquet", ".xlsx")
+                                          else zipfile.ZIP_DEFLATED)
+                    with open(p, "rb") as src, zf.open(info, "w") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
     return {"path": BULK_ZIP, "bytes": target.stat().st_size, "datasets": versions}
 
 

@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from flows.common.sql import quote_literal
+
 # GX must never phone home; the variable is read when GX is imported and when a context is made.
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
@@ -523,7 +525,7 @@ class Validator:
         # the first catalog on the path.
         path = (f"{self._catalog}.main,{catalog}.{schema or 'main'}" if catalog
                 else schema or "main")
-        self._path = "SET search_path = '{}'".format(path.replace("'", "''"))
+        self._path = f"SET search_path = {quote_literal(path)}"
         self._connection.exec_driver_sql(self._path)
 
     def _on_checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

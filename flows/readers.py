@@ -56,6 +56,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from flows.common.sql import quote_ident
 from flows.registry import Feed
 
 MAX_HEADER_SCAN_ROWS = 30
@@ -467,14 +468,10 @@ def _read_csv_call(width: int) -> str:
 
 
 def _csv_relation(width: int, keep: list[int], headers: list[str]) -> str:
-    select = ", ".join(f"c{i} as {_quote_ident(h)}" for i, h in zip(keep, headers,
+    select = ", ".join(f"c{i} as {quote_ident(h)}" for i, h in zip(keep, headers,
                                                                    strict=True))
     return (f"(select {select}, row_number() over () as {RESERVED_COLUMN} "
             f"from {_read_csv_call(width)})")
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class CsvSource(tuple):
@@ -603,12 +600,12 @@ def read_csv(
     if blank:
         # Columns without a header are dropped when empty; they are known once read.
         names = {i: f"column_{i + 1}" for i in blank}
-        found = ", ".join(f"coalesce(bool_or(trim({_quote_ident(n)}) <> ''), false)"
+        found = ", ".join(f"coalesce(bool_or(trim({quote_ident(n)}) <> ''), false)"
                           for n in names.values())
         has = con.execute(f"select {found} from {table}").fetchone()
         empty = [n for n, h in zip(names.values(), has, strict=True) if not h]
         for n in empty:
-            con.execute(f"alter table {table} drop column {_quote_ident(n)}")
+            con.execute(f"alter table {table} drop column {quote_ident(n)}")
         info = ReadInfo(info.title, [h for h in info.headers if h not in empty])
     return info
 

@@ -13,7 +13,7 @@ Two trees, never mixed (flows/settings.py):
   - `runs.json`: the recent pipeline runs with status and duration.
 - `site/quality/summary.json` (`PUBLIC_SUMMARY`), public: per dataset its suite's rules
   and, for each feed's latest submission, only which rule passed or failed, how many
-  rows failed and the failing examples as `flows.pii.public_examples` lets them out (row
+  rows failed and the failing examples as `flows.common.pii.public_examples` lets them out (row
   positions only for a dataset with personal data, masked values otherwise). No file
   names, no status or reasons, no messages.
 
@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import uuid
 from pathlib import Path
 
-from flows import pii
 from flows import quality as rules
-from flows.publish import write_json_atomic
-from flows.registry import Registry
+from flows.common import pii
+from flows.common.files import write_bytes_atomic, write_json_atomic
+from flows.common.periods import period_sql
+from flows.common.pii import redact
+from flows.registry import DatasetSpec, Registry
 from flows.settings import Settings
 from flows.warehouse import connect
 
@@ -47,18 +47,14 @@ INTERNAL_FILES = ("feeds", "submissions", "quality", "runs")   # internal/meta/<
 # Suite keys that are the rule's target, not its parameters (shown apart in the summary).
 _TARGET_KEYS = ("column", "column_list", "column_A", "column_B")
 
-# The newest period a regency's accepted data covers, per dataset (SQL over raw.<dataset>).
-PERIOD_SQL = {
-    "penduduk": "max(periode)",
-    "indikator": "cast(max(tahun) as varchar)",
-    "aduan": "strftime(max(diterima_pada), '%Y-%m')",
-    "fasilitas_kesehatan": "strftime(max(_ingested_at), '%Y-%m-%d')",
-}
 
 
-def redact(text: str | None) -> str | None:
-    """Mask NIKs, phone numbers and e-mail addresses inside free text."""
-    return pii.redact(text)   # one set of rules for every formatted identifier
+def newest_period_sql(spec: DatasetSpec) -> str:
+    """SQL over raw.<dataset>: the newest period a regency's accepted data covers (its
+    rows' periods, flows.common.periods.period_sql; for a dataset without one, the day
+    its newest rows were loaded)."""
+    expr = period_sql(spec)
+    return f"max({expr})" if expr else "strftime(max(_ingested_at), '%Y-%m-%d')"
 
 
 def _write_json_atomic(path: Path, doc) -> None:
@@ -95,10 +91,10 @@ def feed_status(settings: Settings, registry: Registry, *, now: dt.datetime | No
                    count(*) filter (where not success and severity = 'warning') as warnings
             from meta.quality_results group by submission_id""")}
         periods = {}
-        for dataset, expr in PERIOD_SQL.items():
-            if dataset in registry.datasets:
-                periods[dataset] = dict(con.execute(
-                    f"select _regency, {expr} from raw.{dataset} group by _regency").fetchall())
+        for dataset, spec in registry.datasets.items():
+            periods[dataset] = dict(con.execute(
+                f"select _regency, {newest_period_sql(spec)} from raw.{dataset} "
+                "group by _regency").fetchall())
     for feed in registry.feeds:
         spec = registry.datasets[feed.dataset]
         info = last.get(feed.id, {})
@@ -268,7 +264,7 @@ def _match_rules(suite: list[dict], entries: list[dict], results: list[dict]) ->
 
 def _public_examples(stored, dataset_has_personal: bool) -> list:
     """A result's failing examples (stored masked, as JSON) as they may be published:
-    `flows.pii.public_examples` keeps only row positions for a dataset with personal
+    `flows.common.pii.public_examples` keeps only row positions for a dataset with personal
     data and masks every value otherwise. Anything unreadable publishes nothing."""
     try:
         examples = json.loads(stored) if isinstance(stored, str) else stored
@@ -350,10 +346,7 @@ def publish_reference(settings: Settings) -> None:
     """The regency boundaries, for the catalogue's maps (it reads nothing outside site/)."""
     src = settings.reference_dir / "batas_kabupaten_kota.geojson"
     target = settings.site_dir / "reference" / src.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(src.read_bytes())
-    os.replace(tmp, target)
+    write_bytes_atomic(target, src.read_bytes())
 
 
 def _remove_public_meta(settings: Settings) -> None:

@@ -16,6 +16,7 @@ The flow may copy `totals()` into its run summary (see bench/README.md).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import threading
@@ -23,6 +24,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from flows.common.files import write_text_atomic
 
 ENV = "SATUDATA_TIMINGS"
 
@@ -87,14 +90,10 @@ def _write_at_exit() -> None:
     if not target:
         return
     path = Path(target)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "totals": totals(), "marks": marks(),
-                                   "exited_at": time.time()}, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:  # a benchmark aid must never fail a run
-        pass
+    with contextlib.suppress(OSError):   # a benchmark aid must never fail a run
+        write_text_atomic(path, json.dumps({"pid": os.getpid(), "totals": totals(),
+                                            "marks": marks(), "exited_at": time.time()},
+                                           indent=1))
 
 
 atexit.register(_write_at_exit)

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.common.files import swap_dir, write_json_atomic
 from flows.settings import PROJECT_ROOT, Settings
 
 DBT_DIR = PROJECT_ROOT / "dbt"
@@ -210,8 +211,6 @@ def _state(settings: Settings) -> dict:
 
 
 def _remember(settings: Settings, **entries: str) -> None:
-    from flows.publish import write_json_atomic
-
     state = _state(settings)
     state.update(entries)
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
@@ -385,13 +384,7 @@ def publish_docs(settings: Settings) -> Path:
                                         encoding="utf-8")
         else:
             shutil.copyfile(settings.dbt_target_dir / name, staging / name)
-    old = None
-    if site_docs.exists():
-        old = settings.site_dir / f".dbt-docs-old-{uuid.uuid4().hex}"
-        os.replace(site_docs, old)
-    os.replace(staging, site_docs)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    swap_dir(staging, site_docs, old_prefix=".dbt-docs-old-")
     _remember(settings, docs=fingerprint)
     return site_docs
 

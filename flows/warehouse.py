@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.common import periods
 from flows.registry import DatasetSpec
 
 SQL_TYPES = {
@@ -32,51 +33,6 @@ LINEAGE_COLUMNS = """
     _regency varchar not null,
     _source_sha256 varchar not null,
     _ingested_at timestamp with time zone not null
-"""
-
-# Normalises how regencies write a period: "2020", "2024-S2", "2024 S2",
-# "Semester II 2024", "Smt 2 2024", "2024 Semester II" -> "2020" / "2024-S2".
-# Anything else becomes NULL, which the ingest step reports with its row.
-PERIOD_MACRO = r"""
-create or replace macro sd_month(m) as (
-    case
-        when m in ('januari', 'jan') then '01'
-        when m in ('februari', 'feb', 'pebruari', 'peb') then '02'
-        when m in ('maret', 'mar') then '03'
-        when m in ('april', 'apr') then '04'
-        when m in ('mei') then '05'
-        when m in ('juni', 'jun') then '06'
-        when m in ('juli', 'jul') then '07'
-        when m in ('agustus', 'agu', 'agt', 'ags') then '08'
-        when m in ('september', 'sep', 'sept') then '09'
-        when m in ('oktober', 'okt') then '10'
-        when m in ('november', 'nov', 'nop') then '11'
-        when m in ('desember', 'des') then '12'
-    end
-);
-create or replace macro sd_periode(x) as (
-    case
-        when regexp_matches(trim(x), '^\d{4}$') then trim(x)
-        when regexp_matches(trim(x), '^\d{4}\s*-?\s*[Ss]\s*[12]$')
-            then regexp_extract(trim(x), '^(\d{4})', 1) || '-S' || right(trim(x), 1)
-        when regexp_matches(lower(trim(x)), '^(semester|smt\.?|sem\.?|s)\s*(i|ii|1|2)\s+\d{4}$')
-            then regexp_extract(trim(x), '(\d{4})$', 1) || '-S' ||
-                 case when regexp_matches(lower(trim(x)), '^\D*\s*(ii|2)\s+\d{4}$')
-                      then '2' else '1' end
-        when regexp_matches(lower(trim(x)), '^\d{4}\s+(semester|smt\.?|sem\.?|s)\s*(i|ii|1|2)$')
-            then regexp_extract(trim(x), '^(\d{4})', 1) || '-S' ||
-                 case when regexp_matches(lower(trim(x)), '(ii|2)$') then '2' else '1' end
-        -- a month: "2024-12", "Desember 2024", "Des 2024", "Des-24" (Indonesian names)
-        when regexp_matches(trim(x), '^\d{4}-(0[1-9]|1[0-2])$') then trim(x)
-        when sd_month(regexp_extract(lower(trim(x)), '^([a-z]+)', 1)) is not null
-             and regexp_matches(lower(trim(x)), '^[a-z]+\.?[\s\-/]*(\d{4}|\d{2})$')
-            then (case when length(regexp_extract(trim(x), '(\d+)$', 1)) = 2
-                       then '20' || regexp_extract(trim(x), '(\d+)$', 1)
-                       else regexp_extract(trim(x), '(\d+)$', 1) end)
-                 || '-' || sd_month(regexp_extract(lower(trim(x)), '^([a-z]+)', 1))
-        else null
-    end
-)
 """
 
 # Region names as regencies write them ("KOTA TANGERANG", "Kab. Lebak") -> comparable key.
@@ -167,7 +123,7 @@ def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: 
     with connect(database) as con:
         for schema in ("raw", "landing", "meta", "reference"):
             con.execute(f"create schema if not exists {schema}")
-        con.execute(PERIOD_MACRO)
+        con.execute(periods.MACROS)   # sd_periode, sd_period_start/end
         con.execute(NAME_KEY_MACRO)
         con.execute(
             """

@@ -477,7 +477,7 @@ SUMMARY_FAILURES = {
     ("36.72", "penduduk"): {("expect_column_values_to_not_be_null", "nama_wilayah"): 1},
     ("36.72", "fasilitas_kesehatan"): {("expect_column_values_to_be_between", "lintang"): 3},
 }
-# The failing examples the summary publishes for them (flows.pii.public_examples).
+# The failing examples the summary publishes for them (flows.common.pii.public_examples).
 SUMMARY_EXAMPLES = {"nama_wilayah": [None], "lintang": [-8.25, 61.0]}
 
 

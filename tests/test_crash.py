@@ -146,7 +146,7 @@ def test_killed_run_is_recovered_by_the_next_run(stage, tmp_path):
         # a first complete run, then a new month arrives and the killed run handles it
         subprocess.run([SATUDATA, "run"], env=_env(home, feeds), check=True,
                        capture_output=True)
-        from flows.generate import write_aduan
+        from tools.generate import write_aduan
 
         write_aduan(data / "landing", year=2025, months=range(1, 2), regencies=["36.73"])
     killed_at = _run_and_kill(home, feeds, stage)

@@ -1,5 +1,5 @@
 """GX Data Docs (flows/data_docs.py): real validations through Great Expectations on DuckDB,
-rendered by GX's own site builder, checked for personal data with flows.pii and for
+rendered by GX's own site builder, checked for personal data with flows.common.pii and for
 requests to other hosts, swapped in atomically. No mocks of GX."""
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import data_docs, pii, timing
+from flows import data_docs, timing
+from flows.common import pii
+from flows.common.sql import quote_literal
 from flows.quality import Verdict, validate_table
 from flows.settings import Settings
 
@@ -297,7 +299,7 @@ def test_failing_expectations_appear_with_their_columns(built: dict) -> None:
 
 
 def test_no_personal_data_in_docs_or_store(env: dict, built: dict) -> None:
-    # The batch really carries personal data flows.pii detects.
+    # The batch really carries personal data flows.common.pii detects.
     raw = json.dumps(env["verdicts"]["bad"].gx_result)
     scanner = pii.ValueScanner("gx_result", {"raw": "text"})
     scanner.add("raw", [raw])
@@ -346,15 +348,15 @@ def test_rebuild_swaps_atomically_and_keeps_old_docs_on_failure(
     _save(settings, env["verdicts"]["good"], status="accepted", submission="d2" * 16,
           received=dt.datetime(2024, 5, 1, tzinfo=dt.UTC), file_name="aduan_2024-04.csv")
     swaps = []
-    real = data_docs._swap_in
+    real = data_docs.swap_dir
 
-    def watched(staging: Path, target: Path) -> Path:
+    def watched(staging: Path, target: Path, *, old_prefix: str) -> Path:
         assert staging.parent == target.parent and (staging / "index.html").is_file()
         assert (target / "index.html").is_file()           # still the old docs
         swaps.append(staging.name)
-        return real(staging, target)
+        return real(staging, target, old_prefix=old_prefix)
 
-    monkeypatch.setattr(data_docs, "_swap_in", watched)
+    monkeypatch.setattr(data_docs, "swap_dir", watched)
     assert data_docs.build(settings) == docs
     assert len(swaps) == 1 and docs.stat().st_ino != first_inode
     index = (docs / "index.html").read_text(encoding="utf-8")
@@ -430,7 +432,7 @@ def test_personal_data_patterns_tell_decimals_from_numbers(text: str, kinds: set
     scanner.add("page", [text])
     assert {f.kind for f in scanner.findings()} == kinds
     con = duckdb.connect()
-    found = pii.scan_relation(con, f"(select {pii._sql_literal(text)} as page)",
+    found = pii.scan_relation(con, f"(select {quote_literal(text)} as page)",
                               {"page": "text"}, "page")
     assert {f.kind for f in found} == kinds
 

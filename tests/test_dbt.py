@@ -60,8 +60,8 @@ def test_a_new_month_of_one_regency_rebuilds_only_that_slice(sample_run, prefect
                                                              tmp_path, monkeypatch):
     """Kota Serang sends January 2025: fct_aduan rebuilds (36.73, 2025-01) and leaves every
     other regency-month as it was (same rows, same build time)."""
-    from flows.generate import write_aduan
     from flows.pipeline import pipeline
+    from tools.generate import write_aduan
 
     home = tmp_path / "home"
     shutil.copytree(sample_run["settings"].home, home, symlinks=True)
@@ -141,9 +141,9 @@ def test_a_ticket_sent_again_in_a_new_month_fails_the_incremental_uniqueness_tes
     yet still finds a new month's ticket that repeats one of an old month."""
     import csv
 
-    from flows.generate import write_aduan
     from flows.pipeline import pipeline
     from flows.registry import load_registry
+    from tools.generate import write_aduan
 
     home = tmp_path / "home"
     shutil.copytree(sample_run["settings"].home, home, symlinks=True)

@@ -1,4 +1,4 @@
-"""The synthetic-data generator (flows/generate.py): calibration, determinism, region codes,
+"""The synthetic-data generator (tools/generate.py): calibration, determinism, region codes,
 timestamps, ticket ids, facility coordinates, size scaling and the registry fragment.
 
 Files are written for real into tmp_path and read back through the project's own readers
@@ -18,10 +18,10 @@ import pyarrow.compute as pc
 import pytest
 import yaml
 
-from flows import generate as g
 from flows.readers import header_key, read_file
 from flows.registry import Feed, load_registry
 from tests.helpers import PROJECT_ROOT
+from tools import generate as g
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"
 EXAMPLE = PROJECT_ROOT / "data" / "feeds_synthetic.yml"

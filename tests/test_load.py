@@ -35,7 +35,7 @@ def _get(url: str) -> tuple[int, int]:
 
 
 def test_catalogue_serves_20_clients_while_a_release_is_published(sample_run, tmp_path):
-    from flows.generate import write_aduan
+    from tools.generate import write_aduan
 
     home = tmp_path / "home"
     shutil.copytree(sample_run["settings"].home, home, symlinks=True)

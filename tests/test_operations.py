@@ -23,7 +23,7 @@ import duckdb
 import pytest
 import yaml
 
-from flows.backfill import PeriodError, PeriodRange, period_interval
+from flows.common.periods import PeriodError, PeriodRange, bounds
 from flows.deploy import deployment_specs
 from flows.locking import LockTimeout, run_lock
 from flows.registry import load_registry
@@ -128,16 +128,16 @@ def prefect_server(tmp_path_factory):
 def test_period_forms_and_ranges():
     import datetime as dt
 
-    assert period_interval("2024") == (dt.date(2024, 1, 1), dt.date(2025, 1, 1))
-    assert period_interval("2024-S2") == (dt.date(2024, 7, 1), dt.date(2025, 1, 1))
-    assert period_interval("2024-03") == (dt.date(2024, 3, 1), dt.date(2024, 4, 1))
+    assert bounds("2024") == (dt.date(2024, 1, 1), dt.date(2025, 1, 1))
+    assert bounds("2024-S2") == (dt.date(2024, 7, 1), dt.date(2025, 1, 1))
+    assert bounds("2024-03") == (dt.date(2024, 3, 1), dt.date(2024, 4, 1))
     window = PeriodRange.parse("2024-03", "2024-04")
     assert [window.covers(p) for p in ("2024-02", "2024-03", "2024-04", "2024-05")] == [
         False, True, True, False]
     assert window.covers("2024") and window.covers("2024-S1") and not window.covers("2024-S2")
     assert PeriodRange.parse("2024-S2", "2024-S2").covers("2024-12")
     with pytest.raises(PeriodError, match="write 2024 \\(year\\), 2024-S2"):
-        period_interval("Maret 2024")
+        bounds("Maret 2024")
     with pytest.raises(PeriodError, match="empty"):
         PeriodRange.parse("2024-05", "2024-03")
 

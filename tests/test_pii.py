@@ -1,4 +1,4 @@
-"""flows/pii.py on hand-made values: identifiers however they are written are found and
+"""flows/common/pii.py on hand-made values: identifiers however they are written are found and
 masked, look-alikes that are not personal data are left alone, and the ingest gate
 quarantines a file that has personal data in an ordinary text column."""
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import ingest, pii
+from flows import ingest
+from flows.common import pii
 from flows.readers import SubmissionError
 from flows.registry import load_registry
 from flows.warehouse import connect, initialise

@@ -1,4 +1,4 @@
-"""Properties of flows/pii.py (hypothesis): masking keeps everything around the masks,
+"""Properties of flows/common/pii.py (hypothesis): masking keeps everything around the masks,
 JSON stays JSON, formatted NIKs are always found, and the SQL side (DuckDB's RE2) finds
 exactly what the Python side finds.
 
@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import pii
+from flows.common import pii
+from flows.common.sql import quote_literal
 
 SEPARATORS = " .-/()[]"
 DIGITS = "0123456789"
@@ -71,7 +72,7 @@ def _sql_kinds(values: list[str]) -> list[set[str]]:
     con = duckdb.connect()
     con.execute("create table v (i integer, x varchar)")
     con.executemany("insert into v values (?, ?)", list(enumerate(values)))
-    rules = ", ".join(f"regexp_matches(n, {pii._sql_literal(p)})"
+    rules = ", ".join(f"regexp_matches(n, {quote_literal(p)})"
                       for p in pii.PATTERNS.values())
     rows = con.execute(
         f"select i, {rules}, {pii.sql_hit('x')}, {pii.sql_maybe_hit(['x'])}, "

@@ -146,7 +146,7 @@ def test_public_quality_summary_holds_rules_results_and_counts_only(sample_run) 
     (failed,) = [c for c in serang["results"] if not c["success"]]
     assert (failed["expectation"], failed["column"], failed["unexpected_count"]) == (
         "expect_column_values_to_be_in_set", "indikator", 1)
-    # its example, as flows.pii.public_examples lets it out (a dataset without personal
+    # its example, as flows.common.pii.public_examples lets it out (a dataset without personal
     # data: the value, masked where it looks like an identifier)
     assert failed["examples"] == ["Angka Harapan Hidup (tahun)"]
 

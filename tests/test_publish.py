@@ -25,8 +25,8 @@ import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from flows import pii
 from flows import publish as pub
+from flows.common import pii
 from flows.settings import Settings
 from flows.transform import manifest as dbt_manifest
 from tests.helpers import PROJECT_ROOT

@@ -66,6 +66,8 @@ from typing import Any
 
 import duckdb
 
+from flows.common.sql import quote_ident, quote_literal
+
 # Placeholder for a separator that must not be merged (decimal point, date and region-code
 # separators). Not a separator itself, and a digit run right after it is never a number of
 # its own. An input character that is the mark is folded to "." first (FOLD below).
@@ -496,17 +498,13 @@ def public_examples(examples: list, *, dataset_has_personal: bool,
 # --------------------------------------------------------------------------------------------
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def sql_normalise(expr: str) -> str:
     """SQL: `normalise` of the text `expr` (same steps, same regular expressions)."""
     x = (f"(case when regexp_matches({expr}, '[^\\x00-\\x7f]') then translate({expr}, "
-         f"{_sql_literal(FOLD_FROM)}, {_sql_literal(FOLD_TO)}) else {expr} end)")
+         f"{quote_literal(FOLD_FROM)}, {quote_literal(FOLD_TO)}) else {expr} end)")
     for pattern, parts in STEPS:
-        x = (f"regexp_replace({x}, {_sql_literal(pattern)}, "
-             f"{_sql_literal(_template(parts, chr(92) + '{}'))}, 'g')")
+        x = (f"regexp_replace({x}, {quote_literal(pattern)}, "
+             f"{quote_literal(_template(parts, chr(92) + '{}'))}, 'g')")
     return x
 
 
@@ -515,9 +513,9 @@ def sql_candidate(expr: str) -> str:
     Most values take one regular-expression pass (`MAYBE_SQL`); only values with
     separators between many digits, obfuscations or non-ASCII characters that are not
     plainly safe (`SAFE_SQL`) are normalised."""
-    return (f"(case when not regexp_matches({expr}, {_sql_literal(MAYBE_SQL)}) then null "
-            f"when not regexp_matches({expr}, {_sql_literal(COMPLEX)}) then {expr} "
-            f"when regexp_matches({expr}, {_sql_literal(SAFE_SQL)}) then null "
+    return (f"(case when not regexp_matches({expr}, {quote_literal(MAYBE_SQL)}) then null "
+            f"when not regexp_matches({expr}, {quote_literal(COMPLEX)}) then {expr} "
+            f"when regexp_matches({expr}, {quote_literal(SAFE_SQL)}) then null "
             f"else {sql_normalise(expr)} end)")
 
 
@@ -531,9 +529,9 @@ def sql_maybe_hit(exprs: list[str]) -> str:
     back to its thorough path, which uses `sql_hit` and names the rows."""
     if not exprs:
         return "false"
-    maybe = _sql_literal(MAYBE_SQL)
+    maybe = quote_literal(MAYBE_SQL)
     joined = f"concat_ws(chr(10), {', '.join(exprs)})"
-    unsafe = f"regexp_replace({joined}, {_sql_literal('(?m)' + SAFE_SQL)}, '', 'g')"
+    unsafe = f"regexp_replace({joined}, {quote_literal('(?m)' + SAFE_SQL)}, '', 'g')"
     return (f"(case when regexp_matches({joined}, {maybe}) "
             f"then regexp_matches({unsafe}, {maybe}) else false end)")
 
@@ -541,7 +539,7 @@ def sql_maybe_hit(exprs: list[str]) -> str:
 def sql_hit(expr: str) -> str:
     """SQL: the text `expr` holds a NIK-like, phone-like or e-mail-like string (`find`
     finds one); false or NULL otherwise."""
-    return f"regexp_matches({sql_candidate(expr)}, {_sql_literal(ANY_PATTERN)})"
+    return f"regexp_matches({sql_candidate(expr)}, {quote_literal(ANY_PATTERN)})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -587,7 +585,7 @@ def _masked_example(kind: str, column_kind_: str, value: str) -> str:
 
 
 def _value_sql(column: str, kind: str) -> str:
-    col = '"' + column.replace('"', '""') + '"'
+    col = quote_ident(column)
     if kind == "float":   # a NIK kept as a number (e.g. typed into a spreadsheet)
         return (f"case when {col} = trunc({col}) and abs({col}) >= 1e15 and abs({col}) < 1e16 "
                 f"then cast(cast({col} as hugeint) as varchar) end")
@@ -609,14 +607,14 @@ def scan_relation(con: duckdb.DuckDBPyConnection, relation_sql: str, kinds: dict
         if kind == "text":
             norms.append(f"v{i}, {sql_candidate(f'v{i}')} as n{i}")
             hits.append(f"v{i}, case when regexp_matches(n{i}, "
-                        f"{_sql_literal(ANY_PATTERN)}) then n{i} end as h{i}")
+                        f"{quote_literal(ANY_PATTERN)}) then n{i} end as h{i}")
             rules = {name: PATTERNS[name] for name in KIND_PATTERNS[kind]}
         else:
             norms.append(f"v{i}, v{i} as n{i}")
             hits.append(f"v{i}, n{i} as h{i}")
             rules = {"nik": NIK_SHAPED}
         for name, pattern in rules.items():
-            hit = f"regexp_matches(h{i}, {_sql_literal(pattern)})"
+            hit = f"regexp_matches(h{i}, {quote_literal(pattern)})"
             aggs += [f"count(*) filter (where {hit})", f"min(v{i}) filter (where {hit})"]
             slots.append((column, kind, name))
     if not aggs:
@@ -640,7 +638,7 @@ def parquet_kinds(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
 
 
 def scan_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[Finding]:
-    return scan_relation(con, f"read_parquet({_sql_literal(str(path))})",
+    return scan_relation(con, f"read_parquet({quote_literal(str(path))})",
                          parquet_kinds(con, path), path.name)
 
 
@@ -654,7 +652,7 @@ def scan_csv(con: duckdb.DuckDBPyConnection, path: Path, types: dict[str, str]) 
     )
     if not cols:
         return []
-    rel = (f"(select {cols} from read_csv({_sql_literal(str(path))}, header = true, "
+    rel = (f"(select {cols} from read_csv({quote_literal(str(path))}, header = true, "
            "all_varchar = true))")
     return scan_relation(con, rel, kinds, path.name)
 
@@ -665,9 +663,9 @@ def scan_json(con: duckdb.DuckDBPyConnection, path: Path, types: dict[str, str]
     kinds = {c: k for c, t in types.items() if (k := column_kind(t))}
     if not kinds:
         return []
-    columns = "{" + ", ".join(f"{_sql_literal(c)}: {_sql_literal(t)}"
+    columns = "{" + ", ".join(f"{quote_literal(c)}: {quote_literal(t)}"
                               for c, t in types.items()) + "}"
-    rel = (f"read_json({_sql_literal(str(path))}, format = 'array', "
+    rel = (f"read_json({quote_literal(str(path))}, format = 'array', "
            f"columns = {columns})")
     return scan_relation(con, rel, kinds, path.name)
 
