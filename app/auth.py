@@ -13,98 +13,27 @@ There is no default user and no default password: without ``[officials.users]`` 
 view shows only a notice to contact the walidata (the set-up is in the README, and
 entries that are not valid hashes are named in the server's log, not on the page).
 
-:func:`hash_password` and :func:`verify_password` use the standard library only
-(Streamlit is imported inside the functions that read the secrets, so the CLI can import
-this module cheaply).
+The hashing itself is flows/common/passwords.py (standard library only, shared with the
+CLI); this module reads the configured users from Streamlit's secrets.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import os
 from collections.abc import Mapping
-from typing import Any
 
-ALGORITHM = "pbkdf2_sha256"
-DEFAULT_ITERATIONS = 600_000          # OWASP 2023 recommendation for PBKDF2-HMAC-SHA256
-MAX_ITERATIONS = 10_000_000           # refuse absurd values from a mistyped secrets file
-SALT_BYTES = 16
+from flows.common.passwords import (
+    ALGORITHM,
+    DEFAULT_ITERATIONS,
+    check_login,
+    hash_password,
+    is_valid_hash,
+    verify_password,
+)
+
+__all__ = ["ALGORITHM", "DEFAULT_ITERATIONS", "SECRETS_SECTION", "check_login",
+           "configured_users", "hash_password", "invalid_entries", "is_valid_hash",
+           "verify_password"]
 SECRETS_SECTION = "officials"
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-
-
-def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS) -> str:
-    """``pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>`` for ``password``, with a new
-    random salt (so two hashes of one password differ)."""
-    if not isinstance(password, str) or not password:
-        raise ValueError("the password must be a non-empty string")
-    if not 1 <= int(iterations) <= MAX_ITERATIONS:
-        raise ValueError(f"iterations must be between 1 and {MAX_ITERATIONS:,}")
-    salt = os.urandom(SALT_BYTES)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, int(iterations))
-    return f"{ALGORITHM}${int(iterations)}${_b64(salt)}${_b64(digest)}"
-
-
-def _parse(stored: str) -> tuple[int, bytes, bytes] | None:
-    if not isinstance(stored, str):
-        return None
-    parts = stored.strip().split("$")
-    if len(parts) != 4 or parts[0] != ALGORITHM:
-        return None
-    try:
-        iterations = int(parts[1])
-        salt, digest = _unb64(parts[2]), _unb64(parts[3])
-    except (ValueError, binascii.Error):
-        return None
-    if not 1 <= iterations <= MAX_ITERATIONS or not salt or not digest:
-        return None
-    return iterations, salt, digest
-
-
-def is_valid_hash(stored: Any) -> bool:
-    return _parse(stored) is not None
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches the ``stored`` hash (constant-time comparison).
-    A malformed hash never matches."""
-    parsed = _parse(stored)
-    if parsed is None or not isinstance(password, str):
-        return False
-    iterations, salt, digest = parsed
-    candidate = hashlib.pbkdf2_hmac(
-        "sha256", password.encode("utf-8"), salt, iterations, dklen=len(digest)
-    )
-    return hmac.compare_digest(candidate, digest)
-
-
-_DUMMY: list[str] = []
-
-
-def _dummy_hash() -> str:
-    """A hash to check unknown user names against, so that a wrong user name costs as
-    much time as a wrong password (no user-name probing by timing)."""
-    if not _DUMMY:
-        _DUMMY.append(hash_password(os.urandom(12).hex()))
-    return _DUMMY[0]
-
-
-def check_login(users: Mapping[str, str], username: str, password: str) -> bool:
-    stored = users.get(username)
-    if stored is None:
-        verify_password(password, _dummy_hash())
-        return False
-    return verify_password(password, stored)
 
 
 # --- Streamlit part -------------------------------------------------------------------

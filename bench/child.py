@@ -290,7 +290,7 @@ def main(argv: list[str]) -> int:
     _write(STEPS[kind](args))
     if kind == "flow":
         # End as the `satudata` command does after a run (flows.cli.entry): no teardown.
-        from flows.cli import exit_now
+        from flows.process_exit import exit_now
 
         exit_now(0)
     return 0
