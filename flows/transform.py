@@ -157,7 +157,7 @@ def run_dbt(settings: Settings, *args: str, then_warm: bool = False) -> DbtResul
 def check_metadata(settings: Settings) -> None:
     """Every published mart must carry its catalogue metadata and column descriptions;
     a gap fails the run before anything is built, naming the model and the field."""
-    from flows.publish import PublishError, published_marts
+    from flows.common.marts import PublishError, published_marts
 
     try:
         published_marts(manifest(settings))

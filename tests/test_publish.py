@@ -439,7 +439,7 @@ def test_an_interrupted_publish_leaves_the_previous_release_intact(small, monkey
 
     with monkeypatch.context() as m, pytest.raises(
             pub.PublishError, match="No space left on device.*stays latest"):
-        m.setattr(pub, "_write_xlsx", crash)
+        m.setattr(pub.staging, "_write_xlsx", crash)
         pub.publish_mart(settings, mart, now=T0 + dt.timedelta(days=1))
     assert seen["csv_written"] and seen["staging"].name.startswith(".staging-")
     assert not seen["staging"].exists()
@@ -646,7 +646,7 @@ def test_a_group_switch_cut_short_is_finished_by_the_next_publisher(sample_copy,
     sql(settings, """update marts.fasilitas_kesehatan_kabupaten_kota
         set jumlah_fasilitas = jumlah_fasilitas + 1 where kode_wilayah = '36.73'""")
     group = [m for m in marts if m.slug in (FASKES, FASKES_KK)]
-    real = pub._point_latest
+    real = pub.groups._point_latest
     calls = []
 
     def cut_short(folder, version):
@@ -655,7 +655,7 @@ def test_a_group_switch_cut_short_is_finished_by_the_next_publisher(sample_copy,
             raise OSError("simulated power cut")
         real(folder, version)
 
-    monkeypatch.setattr(pub, "_point_latest", cut_short)
+    monkeypatch.setattr(pub.groups, "_point_latest", cut_short)
     outcomes = pub.publish_groups(settings, group)
     assert [o.status for o in outcomes] == ["failed", "failed"]
     assert "simulated power cut" in outcomes[0].message
