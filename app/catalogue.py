@@ -15,6 +15,7 @@ the session (search text, facets, login) survives moving between pages.
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from functools import partial
 from html import escape
@@ -70,6 +71,12 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>$|~#"})
 def md(text: Any) -> str:
     """Escape catalogue text for Markdown (no accidental bold, links or LaTeX)."""
     return str(text).translate(_MD_SPECIAL)
+
+
+def md_cell(text: Any) -> str:
+    """`md` for a cell of ``st.table`` (cells are Markdown too), keeping a ``_`` inside a
+    word as it is (it never starts emphasis): the table's data still reads kode_wilayah."""
+    return re.sub(r"(?<=[^\W_])\\_(?=[^\W_])", "_", md(text))
 
 
 def code(text: Any) -> str:
@@ -832,10 +839,10 @@ def data_dictionary(ds: dict[str, Any]) -> None:
         return
     table = pd.DataFrame(
         {
-            t("col_name"): [str(c.get("name")) for c in columns],
-            t("col_type"): [str(c.get("type") or "") for c in columns],
-            t("col_unit"): [str(c.get("unit") or "") for c in columns],
-            t("col_description"): [pick(c.get("description")) for c in columns],
+            t("col_name"): [md_cell(c.get("name")) for c in columns],
+            t("col_type"): [md_cell(c.get("type") or "") for c in columns],
+            t("col_unit"): [md_cell(c.get("unit") or "") for c in columns],
+            t("col_description"): [md_cell(pick(c.get("description"))) for c in columns],
         }
     )
     st.table(table, hide_index=True)

@@ -351,13 +351,15 @@ def _verified(settings: Settings) -> None:
 
 
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+# Changed whenever `public_docs` publishes differently, so docs published before are redone.
+PUBLIC_DOCS_FORMAT = "escape-all-2"
 
 
 def docs_needed(settings: Settings, fingerprint: str | None = None) -> bool:
     """Whether `publish_docs` has to run `dbt docs generate`."""
     fingerprint = fingerprint or project_fingerprint(settings)
     site_docs = settings.site_dir / "dbt-docs"
-    return not (_state(settings).get("docs") == fingerprint
+    return not (_state(settings).get("docs") == f"{fingerprint}/{PUBLIC_DOCS_FORMAT}"
                 and all((site_docs / name).is_file() for name in DOCS_FILES))
 
 
@@ -385,18 +387,29 @@ def publish_docs(settings: Settings) -> Path:
         else:
             shutil.copyfile(settings.dbt_target_dir / name, staging / name)
     swap_dir(staging, site_docs, old_prefix=".dbt-docs-old-")
-    _remember(settings, docs=fingerprint)
+    _remember(settings, docs=f"{fingerprint}/{PUBLIC_DOCS_FORMAT}")
     return site_docs
+
+
+# What dbt docs shows as code (highlighted by Prism, which escapes it): kept as it is.
+DOCS_CODE_KEYS = frozenset({"raw_code", "compiled_code", "macro_sql"})
+
+
+def _no_markup(text: str) -> str:
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def public_docs(value, prefixes: list[str], key: str | None = None):
     """dbt's manifest/catalog as the public docs site may show them: no absolute server
-    path (a string under one of `prefixes` keeps only its part below it), and every
-    `description` with `<` and `>` escaped, because dbt docs renders descriptions as
-    HTML-capable markdown (a description is metadata anyone with a YAML change can set;
-    it must never run script on the catalogue's origin)."""
+    path (a string under one of `prefixes` keeps only its part below it), and `<` and `>`
+    escaped in every text but code (`DOCS_CODE_KEYS`), keys included. dbt docs renders
+    descriptions as HTML-capable markdown, and its search results (rendered on every
+    page) insert names, tags and column names as HTML: each is metadata anyone with a
+    YAML change can set, and must never run script on the catalogue's origin. Keys and
+    values are escaped alike, so ids still match between manifest and catalog."""
     if isinstance(value, dict):
-        return {k: public_docs(v, prefixes, k) for k, v in value.items()}
+        return {_no_markup(k) if isinstance(k, str) else k: public_docs(v, prefixes, k)
+                for k, v in value.items()}
     if isinstance(value, list):
         return [public_docs(v, prefixes, key) for v in value]
     if not isinstance(value, str):
@@ -404,9 +417,7 @@ def public_docs(value, prefixes: list[str], key: str | None = None):
     for prefix in sorted(prefixes, key=len, reverse=True):
         if prefix in value:
             value = value.replace(prefix + "/", "").replace(prefix, ".")
-    if key == "description":
-        value = value.replace("<", "&lt;").replace(">", "&gt;")
-    return value
+    return value if key in DOCS_CODE_KEYS else _no_markup(value)
 
 
 def manifest(settings: Settings) -> dict:
