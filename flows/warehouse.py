@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 
 from flows.common import periods
-from flows.registry import DatasetSpec
+from flows.common.datasets import DatasetSpec
+from flows.settings import Settings
 
 SQL_TYPES = {
     "text": "varchar",
@@ -170,6 +171,50 @@ def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: 
             _drop_retired_columns(con, raw_table(spec.name))
         discard_staged(con)   # a run that crashed may have left rows it had not accepted
         _load_reference(con, reference_dir)
+
+
+def _ensure_meta_tables(settings: Settings) -> None:
+    """Bookkeeping the pipeline adds to `initialise`'s own (flows/pipeline.py runs it
+    after `initialise`)."""
+    with connect(settings.warehouse) as con:
+        con.execute(
+            """
+            create table if not exists meta.quality_results (
+                submission_id varchar not null,
+                suite varchar not null,
+                expectation varchar not null,
+                "column" varchar,
+                severity varchar not null,
+                success boolean not null,
+                observed_value json,
+                unexpected_count bigint,
+                unexpected_examples json,
+                message varchar
+            )
+            """
+        )
+        # The periods a batch covers (for backfills), and whether it was a re-processing.
+        con.execute("alter table meta.submissions add column if not exists periods varchar[]")
+        con.execute("alter table meta.submissions add column if not exists "
+                    "reprocessed boolean default false")
+        # What the file was judged by (flows/retry.py): feed entry, suite, reader code.
+        con.execute("alter table meta.submissions add column if not exists "
+                    "fingerprint varchar")
+        # Values a file sent in another spelling of a canonical value, and what they became.
+        con.execute(
+            """
+            create table if not exists meta.value_mappings (
+                sha256 varchar not null,
+                feed_id varchar not null,
+                file_name varchar not null,
+                "column" varchar not null,
+                sent varchar,
+                stored varchar,
+                rows bigint not null
+            )
+            """
+        )
+
 
 
 def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, spec: DatasetSpec) -> None:

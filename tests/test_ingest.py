@@ -249,7 +249,7 @@ def test_streaming_and_materialised_loads_give_the_same_batch(warehouse, tmp_pat
     """A CSV file is loaded in one streaming pass when nothing is wrong with it; the
     thorough path (text first, then every check) must give exactly the same batch. Every
     CSV feed of the bundled registry (each regency's own shape) is loaded both ways."""
-    from flows import ingest as ingest_module
+    from flows.ingest import load as ingest_module
 
     registry = load_registry(PROJECT_ROOT / "data" / "feeds.yml")
     compared = 0
@@ -296,7 +296,7 @@ def test_digests_are_remembered_across_runs_until_the_file_changes(tmp_path, mon
     import hashlib
     import time
 
-    from flows import ingest as ingest_module
+    from flows.ingest import receive as ingest_module
 
     path = tmp_path / "aduan_2024_01.csv"
     path.write_text("nomor_tiket\nA-1\n", encoding="utf-8")

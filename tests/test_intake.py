@@ -74,8 +74,9 @@ def test_a_bad_and_a_crashing_file_never_stop_their_feed(prefect_harness, tmp_pa
     shape the feed is not configured for (quarantined with its reason) and one on which
     the pipeline itself fails (quarantined as an internal error, the run completes with
     errors). The good files are still accepted and the province totals are right."""
-    from flows import ingest
-    from flows.pipeline import EXIT_CODES, pipeline
+    from flows.ingest import load as ingest
+    from flows.pipeline import pipeline
+    from flows.report import EXIT_CODES
 
     _registry(tmp_path, monkeypatch, lambda f: f["dataset"] == "penduduk")
     landing = tmp_path / "data" / "landing" / "36.01" / "penduduk"
@@ -253,7 +254,7 @@ def test_a_dbt_failure_in_one_dataset_does_not_stop_the_others(prefect_harness, 
     ("Jalan Berlubang", "Jalan Berlubang"), ("banjir", "banjir"), (None, None),
 ])
 def test_categorical_values_match_ignoring_case_accents_and_spaces(sent, stored):
-    from flows.ingest import _canonical_expr
+    from flows.ingest.plan import _canonical_expr
 
     sql = _canonical_expr("x", ("banjir", "lampu PJU padam", "sampah"))
     got = duckdb.execute(f"select trim({sql}) from (select ?::varchar as x)",
@@ -350,7 +351,7 @@ def test_held_back_names_the_models_a_failed_test_touches(tmp_path):
 
 
 def test_run_status_is_honest():
-    from flows.pipeline import EXIT_CODES, FeedSummary, RunSummary
+    from flows.report import EXIT_CODES, FeedSummary, RunSummary
 
     run = RunSummary(run_id="r", started_at="now")
     run.feeds.append(FeedSummary("f", "36.01", "penduduk", quarantined=1))

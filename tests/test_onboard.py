@@ -17,13 +17,13 @@ from openpyxl import Workbook
 from flows.cli import main
 from flows.ingest import load_batch, snapshot
 from flows.onboard import (
-    _Grid,
-    _yaml_scalar,
     detect_header,
     number_marks,
     propose_fixed,
     regency_slug,
 )
+from flows.onboard.entry_yaml import _yaml_scalar
+from flows.onboard.sniff import _Grid
 from flows.registry import load_registry
 from flows.settings import Settings
 from flows.warehouse import connect, initialise

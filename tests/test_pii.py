@@ -12,6 +12,7 @@ import pytest
 
 from flows import ingest
 from flows.common import pii
+from flows.ingest import load as ingest_load
 from flows.readers import SubmissionError
 from flows.registry import load_registry
 from flows.warehouse import connect, initialise
@@ -232,9 +233,9 @@ def _load(tmp_path: Path, feed, spec, database: Path, header: str, rows: list[st
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     received = ingest.snapshot(feed, path, tmp_path / "raw")
     with connect(database) as con:
-        ingest._scratch(con)
-        streamed = ingest._load_csv_streaming(con, feed, spec, received,
-                                              ingest.batch_table(received))
+        ingest_load._scratch(con)
+        streamed = ingest_load._load_csv_streaming(con, feed, spec, received,
+                                                   ingest.batch_table(received))
         ingest.drop_batch(con, received)
         staged = ingest.stage_csv_files(con, feed, spec, [received])
         raw_rows = con.execute("select count(*) from raw.aduan").fetchone()[0]

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.common import pii
+from flows.common.pii import masking
 from flows.common.sql import quote_literal
 
 SEPARATORS = " .-/()[]"
@@ -139,7 +140,7 @@ def test_masks_change_only_the_findings(text: str) -> None:
     masked = pii.redact(text)
     hits = pii.find(text)
     pos = out = 0
-    for start, end, mask, _ in pii._replacements(text, hits):
+    for start, end, mask, _ in masking._replacements(text, hits):
         assert masked[out:out + start - pos] == text[pos:start]
         out += start - pos
         assert masked[out:out + len(mask)] == mask
@@ -149,8 +150,8 @@ def test_masks_change_only_the_findings(text: str) -> None:
     assert masked[out:] == text[pos:]
     if not any(h.kind == "email" for h in hits):
         assert len(masked) == len(text)
-        assert all(a == b or (b == "*" and pii._is_digit(a)) for a, b in zip(text, masked,
-                                                                             strict=True))
+        assert all(a == b or (b == "*" and masking._is_digit(a)) for a, b in zip(text, masked,
+                                                                                 strict=True))
     assert pii.redact(masked) == masked
 
 

@@ -85,7 +85,7 @@ def test_a_server_that_does_not_start_leaves_prefect_to_start_its_own(monkeypatc
 
 @pytest.mark.parametrize("configured", [False, True])
 def test_the_ui_link_is_given_only_for_a_lasting_server(monkeypatch, configured):
-    from flows import pipeline
+    from flows import run_alerts as pipeline  # RunSummary, _prefect_ui_run_url
 
     run = pipeline.RunSummary(run_id="0b5e7c1e", started_at="2026-11-28T00:00:00+00:00",
                               flow_run_id="0b5e7c1e-0000-0000-0000-000000000000")

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from prefect.logging import disable_run_logger
 
-from flows import data_docs, ingest, pipeline
-from flows.quality import load_suite
+from flows import feed_tasks, ingest, pipeline
+from flows.quality import data_docs, load_suite
 from flows.registry import load_registry
 from flows.settings import Settings
 from flows.warehouse import banten_regency_codes, connect, initialise
@@ -56,19 +56,19 @@ def test_staged_feed_holds_the_same_rows_as_loading_file_by_file(sample, tmp_pat
                                                                  monkeypatch):
     feeds, feed, spec = sample
     staged_calls = []
-    real_stage = pipeline.stage_csv_files
+    real_stage = feed_tasks.stage_csv_files
 
     def spy(*args):
         staged_calls.append(real_stage(*args))
         return staged_calls[-1]
 
-    monkeypatch.setattr(pipeline, "stage_csv_files", spy)
+    monkeypatch.setattr(feed_tasks, "stage_csv_files", spy)
     staged = _settings(tmp_path / "staged", feeds)
     summary = _ingest(staged, feed, spec)
     assert summary.accepted == 12 and summary.quarantined == 0
     assert staged_calls and len(staged_calls[0]) == 12   # every file staged, in one pass
 
-    monkeypatch.setattr(pipeline, "stage_csv_files", lambda *args: None)
+    monkeypatch.setattr(feed_tasks, "stage_csv_files", lambda *args: None)
     per_file = _settings(tmp_path / "per_file", feeds)
     assert _ingest(per_file, feed, spec).rows == summary.rows
 
@@ -181,13 +181,13 @@ def _quality(settings):
 
 def _spy_together(monkeypatch):
     calls = []
-    real = pipeline._validate_together
+    real = feed_tasks._validate_together
 
     def spy(session, feed, spec, staged, codes):
         calls.append((len(staged), real(session, feed, spec, staged, codes)))
         return calls[-1][1]
 
-    monkeypatch.setattr(pipeline, "_validate_together", spy)
+    monkeypatch.setattr(feed_tasks, "_validate_together", spy)
     return calls
 
 
@@ -201,7 +201,7 @@ def test_files_validated_together_get_the_results_of_validating_each_whole(
     [(batches, shared)] = calls
     assert batches == 12 and shared is not None and shared.rows == summary.rows
 
-    monkeypatch.setattr(pipeline, "_validate_together", lambda *args: None)
+    monkeypatch.setattr(feed_tasks, "_validate_together", lambda *args: None)
     whole = _settings(tmp_path / "whole", feeds)
     assert _ingest(whole, feed, spec).accepted == 12
     # every file's recorded result of every rule: the same either way

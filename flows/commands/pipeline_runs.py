@@ -36,7 +36,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def exit_code(command: str, result: dict) -> int:
     """0 only for a run that was a success; 3 for one that completed with errors (a
     feed not received, a file the pipeline failed on, a dataset not published)."""
-    from flows.pipeline import EXIT_CODES
+    from flows.report import EXIT_CODES
 
     status = result.get("status", "failed")
     code = EXIT_CODES.get(status, 1)
