@@ -283,7 +283,7 @@ def _save_data_docs(settings: Settings, submission_id: str, feed: Feed, received
     if verdict is None or not verdict.gx_result:
         return
     try:
-        from flows.quality import data_docs
+        from flows import data_docs
 
         data_docs.save_result(settings, submission_id=submission_id, feed_id=feed.id,
                               regency=feed.regency, dataset=feed.dataset,
