@@ -166,7 +166,7 @@ def _process(settings: Settings, session: _Session, spec: DatasetSpec, item: Rec
              shared=None, known_periods: list[str] | None = None) -> None:
     """Load one received file, validate it, accept or quarantine it; record its periods.
 
-    The batch lives in memory (flows/ingest.py `SCRATCH`) from load to acceptance, and is
+    The batch lives in memory (flows/ingest/load.py `SCRATCH`) from load to acceptance, and is
     dropped whatever happens; or, with `staged_rows`, its rows are already staged in
     `raw` (`stage_csv_files`), and leave it again if the batch is rejected. With a
     backfill `window`, a file none of whose periods overlaps the window is left untouched

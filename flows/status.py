@@ -197,7 +197,7 @@ def runs(settings: Settings, *, limit: int = 50) -> list[dict]:
 
 
 def _column_key(entry: dict) -> str | None:
-    """The `column` a suite entry's results are recorded under (as flows/quality.py
+    """The `column` a suite entry's results are recorded under (as flows/quality/
     names it): its column, its columns joined, or None for a table rule."""
     kwargs = entry.get("kwargs") or {}
     column = entry.get("column") or kwargs.get("column")

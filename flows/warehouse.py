@@ -232,13 +232,13 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, spec: Datas
 
 def _drop_retired_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """`_row_number` was a lineage column of `raw` before CSV files were loaded in one
-    pass per feed (flows/ingest.py `stage_csv_files`)."""
+    pass per feed (flows/ingest/stage.py `stage_csv_files`)."""
     have = {r[0] for r in con.execute(f"describe {table}").fetchall()}
     if "_row_number" in have:
         con.execute(f"alter table {table} drop column _row_number")
 
 
-# Batches written into `raw` before their validation (flows/ingest.py `stage_csv_files`):
+# Batches written into `raw` before their validation (flows/ingest/stage.py `stage_csv_files`):
 # until a batch is accepted (its row here deleted in the transaction that records its
 # submission) or rejected (its rows deleted), nothing may use its rows. A run that stops
 # in between leaves them here; the next run's `initialise` deletes those rows.

@@ -28,7 +28,7 @@ def cmd_feeds_validate(args: argparse.Namespace) -> int:
 
 def cmd_feeds_try(args: argparse.Namespace) -> int:
     """`satudata feeds try`: read a file as a feed would, in a throwaway warehouse, and
-    propose (or check) its registry entry (flows/onboard.py)."""
+    propose (or check) its registry entry (flows/onboard/)."""
     from flows.onboard import TryRequest, UsageError, parse_header_rows, try_file
 
     try:

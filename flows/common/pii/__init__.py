@@ -2,7 +2,7 @@
 
 One set of rules, used everywhere personal data must be found or hidden:
 
-- the ingest gate (`flows/ingest.py`): a text column not declared `personal_data` that
+- the ingest gate (`flows/ingest/checks.py`): a text column not declared `personal_data` that
   holds one quarantines its file (`sql_hit`, `find`);
 - the publisher (`scan_parquet`, `scan_csv`, `scan_json` in DuckDB SQL, `ValueScanner` /
   `scan_xlsx` in Python): a hit stops that dataset's release;
