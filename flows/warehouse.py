@@ -156,19 +156,11 @@ def initialise(database: Path, datasets: dict[str, DatasetSpec], reference_dir: 
             )
             """
         )
-        # Batches are now kept in memory until accepted; an earlier version kept them as
-        # landing.b_<id>, and a crash could leave one behind.
-        for (name,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = "
-                "current_database() and schema_name = 'landing' and starts_with(table_name, "
-                "'b_')").fetchall():
-            con.execute(f'drop table landing."{name}"')
         con.execute(STAGED_BATCHES_SQL)
         con.execute(DBT_VERIFIED_BUILDS_SQL)
         for spec in datasets.values():
             con.execute(create_dataset_table_sql(raw_table(spec.name), spec))
             _add_missing_columns(con, raw_table(spec.name), spec)
-            _drop_retired_columns(con, raw_table(spec.name))
         discard_staged(con)   # a run that crashed may have left rows it had not accepted
         _load_reference(con, reference_dir)
 
@@ -228,14 +220,6 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, spec: Datas
     for name, sql_type in wanted:
         if name not in have:
             con.execute(f"alter table {table} add column {name} {sql_type}")
-
-
-def _drop_retired_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """`_row_number` was a lineage column of `raw` before CSV files were loaded in one
-    pass per feed (flows/ingest/stage.py `stage_csv_files`)."""
-    have = {r[0] for r in con.execute(f"describe {table}").fetchall()}
-    if "_row_number" in have:
-        con.execute(f"alter table {table} drop column _row_number")
 
 
 # Batches written into `raw` before their validation (flows/ingest/stage.py `stage_csv_files`):
