@@ -279,11 +279,11 @@ class _Acceptor:
 
 def _save_data_docs(settings: Settings, submission_id: str, feed: Feed, received: Received,
                     status: str, verdict) -> None:
-    """Keep the GX result (masked) for GX's Data Docs (flows/data_docs.py)."""
+    """Keep the GX result (masked) for GX's Data Docs (flows/quality/data_docs/)."""
     if verdict is None or not verdict.gx_result:
         return
     try:
-        from flows import data_docs
+        from flows.quality import data_docs
 
         data_docs.save_result(settings, submission_id=submission_id, feed_id=feed.id,
                               regency=feed.regency, dataset=feed.dataset,

@@ -229,7 +229,7 @@ def _build_data_docs(settings: Settings, errors: list[Exception]) -> None:
     """Never raises: the docs report on the run, they are not its data (`errors`)."""
     try:
         with timing.timed("data_docs"):
-            from flows import data_docs
+            from flows.quality import data_docs
 
             data_docs.build(settings)
     except Exception as e:  # noqa: BLE001

@@ -1,4 +1,4 @@
-"""GX Data Docs (flows/data_docs.py): real validations through Great Expectations on DuckDB,
+"""GX Data Docs (flows/quality/data_docs/): real validations through Great Expectations on DuckDB,
 rendered by GX's own site builder, checked for personal data with flows.common.pii and for
 requests to other hosts, swapped in atomically. No mocks of GX."""
 
@@ -15,15 +15,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import data_docs, timing
+from flows import timing
 from flows.common import pii
 from flows.common.sql import quote_literal
-from flows.quality import Verdict, validate_table
+from flows.quality import Verdict, data_docs, validate_table
 from flows.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED = "kota-tangerang.aduan"
 CHROMIUM = Path("/usr/bin/chromium")
+VENDOR = ROOT / "flows" / "quality" / "data_docs" / "assets" / "vendor"
+VENDOR_PREFIX = data_docs.offline.VENDOR_PREFIX     # in the published docs
 
 # Personal data the batch carries: in personal-data columns (masked whole) and, as a
 # regency's export can, pasted into an ordinary column (status) that fails its rule.
@@ -318,7 +320,14 @@ def test_no_personal_data_in_docs_or_store(env: dict, built: dict) -> None:
 
 
 def test_pages_load_nothing_from_other_hosts(built: dict) -> None:
-    texts = built["texts"]
+    # The vendored libraries (and their licences) name their sites in strings and comments:
+    # they are checked to be the package's files, byte for byte, and in a browser below.
+    texts = {n: t for n, t in built["texts"].items() if not n.startswith(VENDOR_PREFIX)}
+    vendored = {n[len(VENDOR_PREFIX):] for n in built["texts"] if n.startswith(VENDOR_PREFIX)}
+    assert vendored == {p.name for p in VENDOR.iterdir()}
+    for name in vendored:
+        assert (built["docs"] / VENDOR_PREFIX / name).read_bytes() == (
+            VENDOR / name).read_bytes(), name
     for name, text in texts.items():
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text, re.I), name
         assert not re.search(r"url\(\s*['\"]?(https?:)?//", text, re.I), name
@@ -348,7 +357,7 @@ def test_rebuild_swaps_atomically_and_keeps_old_docs_on_failure(
     _save(settings, env["verdicts"]["good"], status="accepted", submission="d2" * 16,
           received=dt.datetime(2024, 5, 1, tzinfo=dt.UTC), file_name="aduan_2024-04.csv")
     swaps = []
-    real = data_docs.swap_dir
+    real = data_docs.building.swap_dir
 
     def watched(staging: Path, target: Path, *, old_prefix: str) -> Path:
         assert staging.parent == target.parent and (staging / "index.html").is_file()
@@ -356,7 +365,7 @@ def test_rebuild_swaps_atomically_and_keeps_old_docs_on_failure(
         swaps.append(staging.name)
         return real(staging, target, old_prefix=old_prefix)
 
-    monkeypatch.setattr(data_docs, "swap_dir", watched)
+    monkeypatch.setattr(data_docs.building, "swap_dir", watched)
     assert data_docs.build(settings) == docs
     assert len(swaps) == 1 and docs.stat().st_ino != first_inode
     index = (docs / "index.html").read_text(encoding="utf-8")
@@ -367,7 +376,8 @@ def test_rebuild_swaps_atomically_and_keeps_old_docs_on_failure(
     _save(settings, env["verdicts"]["good"], status="accepted", submission="e3" * 16,
           received=dt.datetime(2024, 6, 1, tzinfo=dt.UTC), file_name="aduan_2024-05.csv")
     finding = pii.Finding("index.html", "page", "nik", 1, "3671**********01")
-    monkeypatch.setattr(data_docs, "scan_for_personal_data", lambda root: [finding])
+    monkeypatch.setattr(data_docs.building, "scan_for_personal_data",
+                        lambda root: [finding])
     with pytest.raises(data_docs.DataDocsError, match="personal data"):
         data_docs.build(settings)
     assert (docs / "index.html").read_text(encoding="utf-8") == index
@@ -540,7 +550,7 @@ def test_results_stored_by_an_older_version_are_masked_again(env: dict, tmp_path
 def test_hex_ids_in_rendered_pages_are_not_taken_for_phone_numbers(tmp_path):
     """GX writes batch ids as bare hex ("…e057679749d49…" holds the phone-like run
     057679749); the page scan skips such ids but still finds a real number beside them."""
-    from flows.data_docs import scan_for_personal_data
+    from flows.quality.data_docs import scan_for_personal_data
 
     page = tmp_path / "validation.html"
     page.write_text('<span>5f48e057679749d49d2fe064ad7b01cc</span><span>6049f9c8dcfb</span>',
@@ -549,3 +559,117 @@ def test_hex_ids_in_rendered_pages_are_not_taken_for_phone_numbers(tmp_path):
     page.write_text('<span>5f48e057679749d49d2fe064ad7b01cc</span> HP 0812-3456-7890',
                     encoding="utf-8")
     assert len(scan_for_personal_data(tmp_path)) == 1
+
+
+# --- charts: the vendored Vega libraries, under the site's Content-Security-Policy -------------
+
+CHART_SUITE = """
+dataset: fasilitas_kesehatan
+description: a distribution rule, whose GX pages draw charts
+expectations:
+  - expect: expect_column_kl_divergence_to_be_less_than
+    kwargs:
+      column: jumlah_tempat_tidur
+      partition_object: {bins: [0, 10, 20, 30], weights: [0.3, 0.4, 0.3]}
+      threshold: 0.1
+    severity: warning
+"""
+
+
+@pytest.fixture(scope="module")
+def chart_built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Data Docs of a batch checked with a rule GX draws (our suites have none such today:
+    only GX's distribution rules have charts): its validation page holds two charts."""
+    base = tmp_path_factory.mktemp("data-docs-chart")
+    suites = base / "expectations"
+    suites.mkdir()
+    (suites / "fasilitas_kesehatan.yml").write_text(CHART_SUITE, encoding="utf-8")
+    database = base / "warehouse.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute("create table batch as select (i * 7) % 30 as jumlah_tempat_tidur "
+                "from range(100) t(i)")
+    con.close()
+    verdict = validate_table(database, "batch", "fasilitas_kesehatan",
+                             expectations_dir=suites)
+    settings = Settings(home=base / "home", feeds_file=ROOT / "data" / "feeds.yml")
+    data_docs.save_result(settings, submission_id="c5" * 16,
+                          feed_id="kota-tangerang.fasilitas_kesehatan", regency="36.71",
+                          dataset="fasilitas_kesehatan", file_name="faskes_2024-03.csv",
+                          status="accepted", received_at=dt.datetime(2024, 4, 1,
+                                                                     tzinfo=dt.UTC),
+                          verdict=verdict)
+    docs = data_docs.build(settings)
+    (page,) = docs.rglob("validations/**/*.html")
+    return {"docs": docs, "home": settings.home, "page": page}
+
+
+def test_vendored_libraries_are_the_recorded_files() -> None:
+    """Each vendored library is the file its README and `VENDORED` record (sha256), with
+    its licence beside it."""
+    import hashlib
+
+    readme = (VENDOR / "README.md").read_text(encoding="utf-8")
+    for name, digest in data_docs.offline.VENDORED.items():
+        assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
+        assert f"`{name}`" in readme and digest in readme, name
+    for licence in ("LICENSE-vega.txt", "LICENSE-vega-lite.txt", "LICENSE-vega-embed.txt"):
+        assert "Redistribution and use" in (VENDOR / licence).read_text(encoding="utf-8")
+
+
+def test_a_page_with_a_chart_loads_the_vendored_libraries(chart_built: dict) -> None:
+    docs, page = chart_built["docs"], chart_built["page"]
+    text = page.read_text(encoding="utf-8")
+    assert text.count("vegaEmbed(") == 2
+    scripts = re.findall(r'<script src="([^"]+)"', text)
+    names = list(data_docs.offline.VENDORED)
+    assert [s.rsplit("/", 1)[-1] for s in scripts] == [*names, "docs.js"]   # in this order
+    for ref in scripts:
+        assert page.parent.joinpath(ref).resolve().is_file(), ref
+    # A page without a chart does not load them.
+    assert "vendor/" not in (docs / "index.html").read_text(encoding="utf-8")
+    # The personal-data scan leaves out the vendored files only while they are unchanged.
+    assert data_docs.scan_for_personal_data(docs) == []
+    vega = docs / VENDOR_PREFIX / "vega.min.js"
+    vega.write_bytes(vega.read_bytes() + b"\n// 0812-3456-7890\n")
+    try:
+        assert {f.file for f in data_docs.scan_for_personal_data(docs)} == {
+            f"{VENDOR_PREFIX}vega.min.js"}
+    finally:
+        vega.write_bytes((VENDOR / "vega.min.js").read_bytes())
+
+
+@pytest.mark.e2e
+def test_charts_render_under_the_sites_csp(chart_built: dict) -> None:
+    """Served by the real server (so the site's Content-Security-Policy, which forbids
+    eval, applies), the validation page draws its charts with the vendored Vega, and
+    requests nothing from another host."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"needs Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.helpers import served_home
+
+    home = chart_built["home"]
+    rel = chart_built["page"].relative_to(home / "site").as_posix()
+    errors, outside = [], []
+    with served_home(home) as (port, _), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+            page.on("request", lambda r: r.url.startswith(f"http://127.0.0.1:{port}/")
+                    or outside.append(r.url))
+            response = page.goto(f"http://127.0.0.1:{port}/app/static/{rel}")
+            csp = response.headers["content-security-policy"]
+            assert "script-src 'self' 'unsafe-inline'" in csp and "unsafe-eval" not in csp
+            charts = page.locator("[id*='-graph'] svg, [id*='-graph'] canvas")
+            charts.first.wait_for(timeout=15_000)
+            page.wait_for_function(
+                "document.querySelectorAll(\"[id*='-graph'] canvas, [id*='-graph'] svg\")"
+                ".length >= 2", timeout=15_000)
+            assert page.locator(".sd-chart-offline").count() == 0
+            assert "chart not available" not in page.inner_text("body")
+        finally:
+            browser.close()
+    assert errors == [] and outside == []

@@ -32,7 +32,7 @@ STAGES: dict[str, list[str]] = {
     "warehouse": ["flows.warehouse"],
     "ingest": ["flows.channels", "flows.readers", "flows.registry", "flows.ingest",
                "flows.retry", "flows.onboard", "flows.backfill"],
-    "quality": ["flows.quality", "flows.data_docs", "flows.validation_run", "flows.acceptor"],
+    "quality": ["flows.quality", "flows.validation_run", "flows.acceptor"],
     "transform": ["flows.transform", "flows.dbt_worker"],
     "publish": ["flows.publish", "flows.static_files"],
     "report": ["flows.status", "flows.alerts", "flows.report"],

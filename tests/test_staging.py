@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from prefect.logging import disable_run_logger
 
-from flows import data_docs, feed_tasks, ingest, pipeline
-from flows.quality import load_suite
+from flows import feed_tasks, ingest, pipeline
+from flows.quality import data_docs, load_suite
 from flows.registry import load_registry
 from flows.settings import Settings
 from flows.warehouse import banten_regency_codes, connect, initialise

@@ -21,7 +21,7 @@ Modules, in the order a validation goes through them:
 from __future__ import annotations
 
 # The private names (`_gx`, `_resolve`, `_build_expectation`, `_patch_gx_persisted_connection`)
-# are still reached as `flows.quality.<name>` from outside this package (flows/data_docs.py,
+# are still reached as `flows.quality.<name>` from outside this package (flows/quality/data_docs/,
 # bench/validation_paths.py, tests/test_quality.py); new code imports them from their modules.
 from flows.quality.errors import QualityError, SuiteError, TableNotFoundError
 from flows.quality.gx_duckdb import _gx as _gx
