@@ -48,15 +48,26 @@ FLOW_NAME = "satudata-pipeline"
 ENTRYPOINT = "flows/pipeline.py:pipeline"
 TIMEZONE = "Asia/Jakarta"
 
-# dataset -> (cadence, cron in WIB). Complaints arrive any day; the other datasets are
-# sent monthly at most, and checked on the first of the month.
-SCHEDULES = {
-    "aduan": ("daily", "0 6 * * *"),
-    "penduduk": ("monthly", "0 7 1 * *"),
-    "indikator": ("monthly", "30 7 1 * *"),
-    "fasilitas_kesehatan": ("monthly", "0 8 1 * *"),
-}
-DEFAULT_SCHEDULES = {"daily": "30 6 * * *", "monthly": "0 9 1 * *"}
+# A dataset's deployment runs on its registry `schedule` (cron, WIB); without one, on a
+# default for its `frequency`.
+DEFAULT_SCHEDULES = {"R/P1D": "30 6 * * *", "R/P1W": "0 6 * * 1"}
+DEFAULT_SCHEDULE = "0 9 1 * *"     # monthly and longer: 09:00 on the 1st
+
+
+def cron_of(spec) -> str:
+    """The cron of a dataset's deployment: its `schedule`, else its frequency's default."""
+    return spec.schedule or DEFAULT_SCHEDULES.get(spec.frequency or "", DEFAULT_SCHEDULE)
+
+
+def cadence_of(cron: str) -> str:
+    """daily, weekly, monthly or yearly: how often a 5-field cron fires (by its day-of-
+    month, month and day-of-week fields), for the deployment's name."""
+    _minute, _hour, day, month, weekday = cron.split()
+    if weekday != "*":
+        return "weekly"
+    if day == "*":
+        return "daily"
+    return "monthly" if month == "*" else "yearly"
 
 
 class DeployError(RuntimeError):
@@ -85,9 +96,8 @@ def deployment_specs(datasets: dict | None = None) -> list[DeploymentSpec]:
         datasets = load_registry(Settings.from_env().feeds_file).datasets
     specs = []
     for name, spec in datasets.items():
-        cadence, cron = SCHEDULES.get(name) or (
-            ("daily", DEFAULT_SCHEDULES["daily"]) if spec.frequency == "R/P1D"
-            else ("monthly", DEFAULT_SCHEDULES["monthly"]))
+        cron = cron_of(spec)
+        cadence = cadence_of(cron)
         specs.append(DeploymentSpec(
             name=f"{name.replace('_', '-')}-{cadence}",
             description=f"{cadence.capitalize()} ({cron}, {TIMEZONE}): receive, validate and "

@@ -565,3 +565,35 @@ def test_allowed_hosts_entries_are_hosts_with_an_optional_port(tmp_path, entry, 
     problems = _problems(registry)
     assert [p for p in problems if p.startswith(f"{registry}: allowed_hosts[1]: ")
             and problem in p], problems
+
+
+def test_schedules_come_from_the_registry_or_the_frequency() -> None:
+    """A deployment runs on its dataset's `schedule`; without one, on its frequency's
+    default; the deployment's name says how often."""
+    from flows.common.datasets import DatasetSpec
+    from flows.deploy import cadence_of, cron_of, deployment_specs
+
+    specs = {
+        "harian": DatasetSpec("harian", (), (), frequency="R/P1D"),
+        "mingguan": DatasetSpec("mingguan", (), (), frequency="R/P1W"),
+        "tahunan": DatasetSpec("tahunan", (), (), frequency="R/P1Y"),
+        "dijadwal": DatasetSpec("dijadwal", (), (), frequency="R/P1Y", schedule="15 5 1 1 *"),
+    }
+    assert [cron_of(s) for s in specs.values()] == [
+        "30 6 * * *", "0 6 * * 1", "0 9 1 * *", "15 5 1 1 *"]
+    assert [cadence_of(cron_of(s)) for s in specs.values()] == [
+        "daily", "weekly", "monthly", "yearly"]
+    names = {d.name: d.cron for d in deployment_specs(specs)}
+    assert names["dijadwal-yearly"] == "15 5 1 1 *" and names["harian-daily"] == "30 6 * * *"
+
+
+def test_a_schedule_that_is_not_a_cron_expression_is_refused(tmp_path) -> None:
+    text = (PROJECT_ROOT / "data" / "feeds.yml").read_text(encoding="utf-8")
+    bad = tmp_path / "feeds.yml"
+    bad.write_text(text.replace('schedule: "0 7 1 * *"', 'schedule: "every month"'),
+                   encoding="utf-8")
+    for name in ("feeds_synthetic.yml",):
+        (tmp_path / name).write_text((PROJECT_ROOT / "data" / name).read_text(encoding="utf-8"),
+                                     encoding="utf-8")
+    with pytest.raises(RegistryError, match="schedule"):
+        load_registry(bad)

@@ -1100,9 +1100,9 @@ FASKES_REQUIRED = ("kode_fasilitas", "nama_fasilitas")
 
 def _dataset_yaml(name: str, description: str, key: str, columns: tuple[str, ...],
                   types: dict[str, str], required: tuple[str, ...], *, frequency: str,
-                  replace_by: str) -> list[str]:
+                  schedule: str, replace_by: str) -> list[str]:
     lines = [f"  {name}:", f"    description: {_yq(description)}",
-             f"    frequency: {frequency}", f"    key: [{key}]",
+             f"    frequency: {frequency}", f'    schedule: "{schedule}"', f"    key: [{key}]",
              f"    replace_by: {replace_by}", "    columns:"]
     for c in columns:
         attrs = [f"type: {types.get(c, 'text')}"]
@@ -1181,11 +1181,13 @@ def registry_fragment(size: int | None = None, formats: str | None = None) -> st
         "aduan", "SYNTHETIC citizen complaints, one row per ticket (call centre / app "
         "export).", "nomor_tiket", ADUAN_COLUMNS, ADUAN_TYPES, ADUAN_REQUIRED,
         frequency="R/P1M",   # a file per month; a re-sent month replaces that month
+        schedule="0 6 * * *",   # complaints arrive any day: checked every morning
         replace_by="[\"strftime(diterima_pada, '%Y-%m')\"]")
     lines += _dataset_yaml(
         "fasilitas_kesehatan", "SYNTHETIC health facilities (puskesmas, klinik, rumah "
         "sakit) with coordinates.", "kode_fasilitas", FASKES_COLUMNS, FASKES_TYPES,
-        FASKES_REQUIRED, frequency="R/P1Y", replace_by="[]")   # each file: the full list
+        FASKES_REQUIRED, frequency="R/P1Y", schedule="0 8 1 * *",
+        replace_by="[]")   # each file: the full list
     lines += ["", "feeds:"]
     for code, reg in regs.items():
         lines += _feed_yaml(reg, "aduan", shapes[code])

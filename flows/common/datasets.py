@@ -35,6 +35,8 @@ class DatasetSpec:
     description: str = ""
     replace_by: tuple[str, ...] = ()
     frequency: str | None = None
+    schedule: str | None = None          # cron (Asia/Jakarta) of its deployment; None: from
+                                         # its frequency (flows/deploy.py `cron_of`)
     regency_column: str | None = None   # filled with the feed's regency when a file lacks it
 
     @property

@@ -130,6 +130,7 @@ def _dataset_spec(name: str, model: DatasetModel) -> DatasetSpec:
     )
     return DatasetSpec(name, tuple(model.key), columns, model.description,
                        replace_by=tuple(model.replace_by), frequency=model.frequency,
+                       schedule=model.schedule,
                        regency_column=model.regency_column)
 
 

@@ -126,6 +126,12 @@ class DatasetModel(_Strict):
     frequency: str | None = Field(
         None, description="How often a regency sends a file, as an ISO 8601 repeating "
         "interval (R/P1M monthly, R/P6M every semester, R/P1Y yearly).")
+    schedule: str | None = Field(
+        None, pattern=r"^\S+( \S+){4}$",
+        description="When its scheduled deployment checks for new files: a 5-field cron "
+        "expression in Asia/Jakarta time (e.g. '0 7 1 * *', 07:00 on the 1st of the "
+        "month). Default: from `frequency` (daily 06:30 for R/P1D, weekly on Monday for "
+        "R/P1W, otherwise 09:00 on the 1st of the month).")
     key: list[Text] = Field(
         default_factory=list, description="The natural key: canonical columns unique together.")
     replace_by: list[str] = Field(
