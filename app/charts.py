@@ -11,7 +11,6 @@ reads as "no base map". :func:`no_basemap_deck` does that and tests check the JS
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from html import escape
@@ -205,10 +204,6 @@ def point_map(geojson: Mapping[str, Any] | None, frame: pd.DataFrame,
     )
     tooltip = {"html": "<b>{label}</b><br/>{kategori}<br/>{nama}", "style": TOOLTIP_STYLE}
     return no_basemap_deck(layers, view_state(geojson), tooltip)
-
-
-def deck_json(deck: pdk.Deck) -> dict[str, Any]:
-    return json.loads(deck.to_json())
 
 
 # --- Altair -----------------------------------------------------------------------------

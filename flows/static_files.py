@@ -20,7 +20,8 @@ tree `$SATUDATA_HOME/internal/` lies beside `site/`); absolute paths and NUL byt
 Streamlit's own path-security middleware would answer 400.
 
 Plain functions and one Starlette route: app/server.py mounts them on `streamlit.App`;
-nothing of Streamlit is patched.
+nothing of Streamlit is patched. The URL prefix (`static_prefix`) is the site layout's
+(flows/common/site_layout.py), re-exported here for the server.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from flows.common.site_layout import static_prefix
+
 PATHSEND = "http.response.pathsend"
-STATIC_ROUTE = "app/static"            # the URL path of the site, after the base URL path
 MAX_FILE_SIZE = 200 * 1024 * 1024      # Streamlit's limit for its app-static files
 
 
@@ -79,13 +81,6 @@ class OpenedFileResponse(FileResponse):
 
 def _not_found() -> HTTPException:
     return HTTPException(status_code=404, detail="File not found")
-
-
-def static_prefix(base_url_path: str | None = None) -> str:
-    """The URL path under which the site is served: `/app/static/`, after
-    `server.baseUrlPath` when one is set."""
-    base = (base_url_path or "").strip("/")
-    return f"/{base}/{STATIC_ROUTE}/" if base else f"/{STATIC_ROUTE}/"
 
 
 def is_hidden(relative_path: str) -> bool:

@@ -19,9 +19,14 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from app import charts, officials, sessions, site_reader
+from app import charts, sessions
 from app.auth import hash_password, verify_password
 from app.i18n import LANGS, STRINGS, fmt_bytes, fmt_duration, fmt_num, pick, t
+from app.site_reader import chart_queries, releases
+from app.site_reader import files as site_files
+from app.site_reader import internal as internal_tree
+from app.site_reader import quality as site_quality
+from app.text import md
 from tests.site_fixture import (
     COMPLAINTS_SLUG,
     FACILITIES_SLUG,
@@ -756,10 +761,10 @@ def publish_data_docs(site: Path) -> None:
 
 
 def test_data_docs_url_only_when_published(site: Path) -> None:
-    assert site_reader.data_docs_url(site) is None
+    assert releases.data_docs_url(site) is None
     publish_data_docs(site)
-    assert site_reader.data_docs_url(site) == DATA_DOCS_URL
-    assert site_reader.data_docs_url(site, "https://data.bantenprov.go.id/?page=x") == (
+    assert releases.data_docs_url(site) == DATA_DOCS_URL
+    assert releases.data_docs_url(site, "https://data.bantenprov.go.id/?page=x") == (
         "https://data.bantenprov.go.id" + DATA_DOCS_URL)
 
 
@@ -998,7 +1003,7 @@ def test_officials_read_the_internal_tree_named_by_the_environment(
     st.cache_data.clear()
     at = login(run_app(officials_secrets(), page="officials"))
     text = page_text(at)
-    assert officials.md(QUARANTINE_REASON) in text
+    assert md(QUARANTINE_REASON) in text
     assert t("scoreboard_none", lang="id") not in text
 
 
@@ -1044,7 +1049,7 @@ def test_officials_scoreboard_after_login(site: Path, lang: str) -> None:
         received / 12_881_374 * 10_000, 1, lang=lang)
 
     # quarantined files with their (already masked) reasons
-    assert officials.md(QUARANTINE_REASON) in text
+    assert md(QUARANTINE_REASON) in text
     assert "`fasilitas_2026.csv`" in text and "0812\\*\\*\\*\\*7890" in text
     # recent runs with status and duration
     runs = next(v for v in frames if t("run_duration", lang=lang) in v.columns)
@@ -1157,64 +1162,64 @@ def test_internal_dir_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     for name in ("SATUDATA_INTERNAL", "SATUDATA_SITE", "SATUDATA_HOME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    assert site_reader.internal_dir() == tmp_path / "var" / "internal"
+    assert internal_tree.internal_dir() == tmp_path / "var" / "internal"
     monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
-    assert site_reader.internal_dir() == tmp_path / "home" / "internal"
+    assert internal_tree.internal_dir() == tmp_path / "home" / "internal"
     monkeypatch.setenv("SATUDATA_SITE", str(tmp_path / "x" / "site"))
-    assert site_reader.internal_dir() == tmp_path / "x" / "internal"   # beside the site
+    assert internal_tree.internal_dir() == tmp_path / "x" / "internal"   # beside the site
     monkeypatch.setenv("SATUDATA_INTERNAL", str(tmp_path / "explicit"))
-    assert site_reader.internal_dir() == tmp_path / "explicit"
+    assert internal_tree.internal_dir() == tmp_path / "explicit"
     with pytest.raises(ValueError):
-        site_reader.internal_path(tmp_path, "../site/catalog")
+        internal_tree.internal_path(tmp_path, "../site/catalog")
 
 
 def test_site_dir_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SATUDATA_SITE", str(tmp_path / "explicit"))
     monkeypatch.setenv("SATUDATA_HOME", str(tmp_path / "home"))
-    assert site_reader.site_dir() == tmp_path / "explicit"
+    assert site_files.site_dir() == tmp_path / "explicit"
     monkeypatch.delenv("SATUDATA_SITE")
-    assert site_reader.site_dir() == tmp_path / "home" / "site"
+    assert site_files.site_dir() == tmp_path / "home" / "site"
     monkeypatch.delenv("SATUDATA_HOME")
     monkeypatch.chdir(tmp_path)
-    assert site_reader.site_dir() == tmp_path / "var" / "site"
+    assert site_files.site_dir() == tmp_path / "var" / "site"
 
 
 def test_paths_outside_the_site_are_refused(site: Path) -> None:
-    assert site_reader.resolve_in_site(site, "../etc/passwd") is None
-    assert site_reader.resolve_in_site(site, f"datasets/{SLUG}/latest/{SLUG}.csv") is not None
+    assert site_files.resolve_in_site(site, "../etc/passwd") is None
+    assert site_files.resolve_in_site(site, f"datasets/{SLUG}/latest/{SLUG}.csv") is not None
 
 
 def test_fixture_latest_symlink_and_sums(site: Path) -> None:
     latest = site / "datasets" / SLUG / "latest"
     assert latest.is_symlink() and os.readlink(latest) == VERSION
-    sums = site_reader.read_sha256sums(latest)
+    sums = site_files.read_sha256sums(latest)
     assert {f"{SLUG}.csv", f"{SLUG}.xlsx", f"{SLUG}.json", f"{SLUG}.parquet",
             "datapackage.json", "release.json"} <= set(sums)
 
 
 def test_source_datasets_prefers_the_catalogue_list() -> None:
-    assert site_reader.source_datasets({"slug": "fasilitas-kesehatan-kabupaten-kota"}) == [
+    assert site_quality.source_datasets({"slug": "fasilitas-kesehatan-kabupaten-kota"}) == [
         "fasilitas_kesehatan"]
-    assert site_reader.source_datasets({"slug": "x", "source_datasets": ["a", "b"]}) == [
+    assert site_quality.source_datasets({"slug": "x", "source_datasets": ["a", "b"]}) == [
         "a", "b"]
-    assert site_reader.source_datasets({"slug": "new-one", "model": "sekolah_kabupaten_kota"},
+    assert site_quality.source_datasets({"slug": "new-one", "model": "sekolah_kabupaten_kota"},
                                        ["sekolah", "penduduk"]) == ["sekolah"]
 
 
 def test_chart_plan_fits_the_columns() -> None:
-    plan = site_reader.chart_plan([("kode_wilayah", "VARCHAR"), ("nama_wilayah", "VARCHAR"),
+    plan = chart_queries.chart_plan([("kode_wilayah", "VARCHAR"), ("nama_wilayah", "VARCHAR"),
                                    ("tahun", "BIGINT"), ("indikator", "VARCHAR"),
                                    ("nama_indikator", "VARCHAR"), ("nilai", "DOUBLE")])
     assert (plan.region, plan.time, plan.category, plan.category_label) == (
         "kode_wilayah", "tahun", "indikator", "nama_indikator")
     assert plan.measures == ("nilai",)
-    plan = site_reader.chart_plan([("kode_fasilitas", "VARCHAR"), ("kode_wilayah", "VARCHAR"),
+    plan = chart_queries.chart_plan([("kode_fasilitas", "VARCHAR"), ("kode_wilayah", "VARCHAR"),
                                    ("lintang", "DOUBLE"), ("bujur", "DOUBLE")])
-    assert plan.has_points and plan.measures == (site_reader.COUNT_MEASURE,)
-    assert site_reader.chart_plan([("a", "VARCHAR")]).is_empty
-    assert site_reader.summable("jumlah_diterima", "aduan", "aduan")
-    assert not site_reader.summable("jumlah_penduduk", "jiwa", "fasilitas")
-    assert not site_reader.summable("persen_selesai_tepat_waktu", "persen", "aduan")
+    assert plan.has_points and plan.measures == (chart_queries.COUNT_MEASURE,)
+    assert chart_queries.chart_plan([("a", "VARCHAR")]).is_empty
+    assert chart_queries.summable("jumlah_diterima", "aduan", "aduan")
+    assert not chart_queries.summable("jumlah_penduduk", "jiwa", "fasilitas")
+    assert not chart_queries.summable("persen_selesai_tepat_waktu", "persen", "aduan")
 
 
 def test_colour_scale() -> None:

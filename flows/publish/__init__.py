@@ -33,6 +33,7 @@ model), so `from flows.publish import X` and `publish.X` keep working.
 
 from flows.common.files import sha256_file as sha256_file  # noqa: F401 - was importable here
 from flows.common.files import write_json_atomic as write_json_atomic  # noqa: F401 - likewise
+from flows.common.licences import LICENSE_URLS
 from flows.common.marts import (
     BILINGUAL,
     CLASSIFICATIONS,
@@ -81,7 +82,6 @@ from flows.publish.formats import (
 from flows.publish.groups import publish_groups, release_groups, source_datasets
 from flows.publish.release import SWITCH_JOURNAL, releases
 from flows.publish.satudata_metadata import (
-    LICENSE_URLS,
     OPTIONAL_SATUDATA,
     REFERENCE_CODES,
     satudata_metadata,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from flows.common.licences import LICENSE_URLS
 from flows.common.marts import MartSpec
 from flows.publish.column_types import _frictionless_type
 from flows.publish.formats import FORMAT_DESCRIPTIONS, FORMAT_NAMES, MEDIA_TYPES
-from flows.publish.satudata_metadata import LICENSE_URLS, satudata_metadata
+from flows.publish.satudata_metadata import satudata_metadata
 
 DATAPACKAGE_SPEC = "https://specs.frictionlessdata.io/data-package/"
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from flows.common import periods
 from flows.common.files import write_json_atomic
+from flows.common.licences import LICENSE_URLS
 from flows.common.marts import MartSpec
 from flows.publish.coverage import catalog_coverage, coverage_text, current_coverage
 from flows.publish.datapackage import DATAPACKAGE_SPEC
 from flows.publish.formats import FORMAT_DESCRIPTIONS, FORMAT_NAMES, FORMATS, MEDIA_TYPES
 from flows.publish.release import _latest_releases
-from flows.publish.satudata_metadata import LICENSE_URLS, satudata_metadata
+from flows.publish.satudata_metadata import satudata_metadata
 from flows.publish.site import DATA_JSON, base_url, site_url, stable_url
 from flows.settings import Settings
 

@@ -15,12 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from flows.common import pii
+from flows.common.licences import LICENSE_URLS
 from flows.common.marts import MartSpec
+from flows.common.site_layout import FORMATS as FORMATS  # re-exported: the publisher writes these
 from flows.common.sql import quote_ident, quote_literal
 from flows.publish.column_types import _frictionless_type
-from flows.publish.satudata_metadata import LICENSE_URLS, OPTIONAL_SATUDATA
+from flows.publish.satudata_metadata import OPTIONAL_SATUDATA
 
-FORMATS = ("csv", "xlsx", "json", "parquet")
 MEDIA_TYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

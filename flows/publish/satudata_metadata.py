@@ -1,4 +1,4 @@
-"""The dataset metadata every release carries: licence URLs and the Satu Data Indonesia
+"""The dataset metadata every release carries: the Satu Data Indonesia
 block (BPS MS-Ind fields, reference code lists) of `datapackage.json`, `data.json` and
 the XLSX metadata sheet."""
 
@@ -9,11 +9,6 @@ from flows.common.marts import MartSpec
 # Satu Data Indonesia / BPS MS-Ind fields a mart may add under meta.open_data.
 OPTIONAL_SATUDATA = ("konsep", "definisi", "metode_perhitungan", "klasifikasi_penyajian",
                      "level_estimasi")
-LICENSE_URLS = {
-    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
-    "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
-    "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
-}
 # Region codes and the code lists they come from (Satu Data "kode referensi").
 REFERENCE_CODES = {"kode_wilayah": "Kode wilayah administrasi pemerintahan (Kemendagri)"}
 

@@ -1,7 +1,9 @@
-"""Where the publisher writes in `site/` and the URLs at which the catalogue serves it.
+"""The publisher's side of the site layout (flows/common/site_layout.py): absolute URLs
+for data.json and the run reports, and the site's small JSON files (`release.json`,
+`coverage.json`, the switch journal) read back, None when the file is not there.
 
-Also reads the site's small JSON files (`release.json`, `coverage.json`, the switch
-journal): None when the file is not there.
+The paths and names themselves are defined once in flows/common/site_layout.py and
+re-exported here for the publisher's modules.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ import json
 import os
 from pathlib import Path
 
-BULK_ZIP = "downloads/satudata-banten-latest.zip"
-DATA_JSON = "data.json"
-CATALOG_JSON = "catalog.json"
-# Coverage of the latest release re-assessed after it was published (content unchanged,
-# registry changed): `datasets/<slug>/coverage.json`, {"version", "assessed_at", "coverage"}.
-COVERAGE_JSON = "coverage.json"
-DEFAULT_BASE_URL = "http://localhost:8501"
-STATIC_PREFIX = "/app/static"        # where the catalogue serves site/ (flows/cli.py)
+from flows.common import site_layout
+from flows.common.site_layout import (
+    BULK_ZIP,
+    CATALOG_JSON,
+    COVERAGE_JSON,
+    DATA_JSON,
+    DEFAULT_BASE_URL,
+    STATIC_PREFIX,
+    dataset_dir,
+)
+
+__all__ = ["BULK_ZIP", "CATALOG_JSON", "COVERAGE_JSON", "DATA_JSON", "DEFAULT_BASE_URL",
+           "STATIC_PREFIX", "base_url", "dataset_dir", "site_url", "stable_url"]
 
 
 def _read_json(path: Path) -> dict | None:
@@ -33,14 +40,10 @@ def base_url() -> str:
 
 
 def site_url(relative: str, base: str | None = None) -> str:
-    """The URL at which the catalogue serves `site/<relative>`."""
-    return f"{base or base_url()}{STATIC_PREFIX}/{relative}"
+    """The absolute URL at which the catalogue serves `site/<relative>`."""
+    return site_layout.static_url(relative, base or base_url())
 
 
 def stable_url(slug: str, name: str, base: str | None = None) -> str:
-    """Stable download URL of a file of the latest release, e.g. `<slug>.xlsx`."""
-    return site_url(f"datasets/{slug}/latest/{name}", base)
-
-
-def dataset_dir(site: Path, slug: str) -> Path:
-    return site / "datasets" / slug
+    """Absolute stable download URL of a file of the latest release, e.g. `<slug>.xlsx`."""
+    return site_layout.stable_url(slug, name, base or base_url())

@@ -25,7 +25,6 @@ import pandas as pd
 import streamlit as st
 
 from app import auth, cache, charts, login_routes, sessions
-from app import site_reader as sr
 from app.i18n import (
     current_lang,
     fmt_duration,
@@ -36,10 +35,14 @@ from app.i18n import (
     style_numbers,
     t,
 )
+from app.site_reader.catalog import latest_version_entry
+from app.site_reader.internal import internal_dir
+from app.site_reader.overview import COMPLAINT_COLUMNS, POPULATION_COLUMNS, find_by_columns
+from app.site_reader.releases import data_docs_url
+from app.text import format_time, md
 from app.widgets import localized_choice
 
 # Cell colours of the scoreboard (text says the same: colour is never the only signal).
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>$|~#"})
 STATUS_STYLES = {
     "on_time": "background-color: #e6f4ea; color: #14532d",
     "late": "background-color: #fff1d6; color: #7c4a03",
@@ -98,7 +101,7 @@ def render(site: Path, catalog: dict[str, Any] | None) -> None:
         st.space("stretch")
         same_tab_link(t("logout"), f"{logout_url}?lang={lang}")
 
-    internal = sr.internal_dir()   # only now, for a logged-in official
+    internal = internal_dir()   # only now, for a logged-in official
     overview, scoreboard_tab, runs_tab = st.tabs(
         [t("tab_overview"), t("tab_scoreboard"), t("tab_runs")]
     )
@@ -114,11 +117,6 @@ def render(site: Path, catalog: dict[str, Any] | None) -> None:
 
 
 # --- scoreboard -------------------------------------------------------------------------
-
-
-def md(text: Any) -> str:
-    """Escape text from the status files for Markdown."""
-    return str(text).translate(_MD_SPECIAL)
 
 
 
@@ -182,7 +180,7 @@ def scoreboard(site: Path, internal: Path) -> None:
     st.dataframe(table.style.apply(lambda _: css, axis=None), hide_index=True,
                  width="stretch", key="scoreboard")
     st.caption(t("scoreboard_legend"))
-    st.caption(t("status_generated", when=sr.format_time((feeds_doc or {}).get("generated_at"))))
+    st.caption(t("status_generated", when=format_time((feeds_doc or {}).get("generated_at"))))
 
     st.subheader(t("scoreboard_details"), anchor=False)
     details = pd.DataFrame(
@@ -193,7 +191,7 @@ def scoreboard(site: Path, internal: Path) -> None:
             t("f_frequency"): [frequency_label(f.get("frequency"), with_code=False)
                                for f in feeds],
             t("last_period"): [f.get("last_accepted_period") or "—" for f in feeds],
-            t("last_accepted"): [sr.format_time(f.get("last_accepted_at")) for f in feeds],
+            t("last_accepted"): [format_time(f.get("last_accepted_at")) for f in feeds],
             t("timeliness"): [t(f"state_{f.get('timeliness')}")
                               if has(f"state_{f.get('timeliness')}") else "—" for f in feeds],
             t("last_quality"): [quality_text(f.get("last_quality")) for f in feeds],
@@ -204,7 +202,7 @@ def scoreboard(site: Path, internal: Path) -> None:
     st.dataframe(details, hide_index=True, width="stretch", key="scoreboard_details")
 
     st.subheader(t("quarantine"), anchor=False)
-    data_docs = sr.data_docs_url(site)
+    data_docs = data_docs_url(site)
     if data_docs:
         st.markdown(t("officials_data_docs", url=data_docs))
     subs_doc = cache.internal(internal, "submissions")
@@ -217,7 +215,7 @@ def scoreboard(site: Path, internal: Path) -> None:
     for row in rows[:QUARANTINE_LIST]:
         where = " · ".join(
             x for x in (
-                sr.format_time(row.get("received_at")),
+                format_time(row.get("received_at")),
                 f"**{md(row.get('nama_wilayah') or row.get('regency') or '—')}**",
                 md(dataset_name(str(row.get("dataset")))),
                 f"`{str(row.get('file_name') or '—').replace('`', '')}`",
@@ -248,7 +246,7 @@ def recent_runs(internal: Path) -> None:
         st.metric(t("run_rows"), fmt_num(last.get("rows_accepted")), border=True)
     table = pd.DataFrame(
         {
-            t("run_started"): [sr.format_time(r.get("started_at")) for r in runs],
+            t("run_started"): [format_time(r.get("started_at")) for r in runs],
             t("run_status"): [
                 t(f"run_{r.get('status')}") if has(f"run_{r.get('status')}")
                 else str(r.get("status"))
@@ -277,7 +275,7 @@ def recent_runs(internal: Path) -> None:
     styled = table.style.apply(lambda column: colours if column.name == status
                                else [""] * len(column))
     st.dataframe(styled, hide_index=True, width="stretch", key="runs")
-    st.caption(t("status_generated", when=sr.format_time((doc or {}).get("generated_at"))))
+    st.caption(t("status_generated", when=format_time((doc or {}).get("generated_at"))))
 
 
 # --- province overview --------------------------------------------------------------------
@@ -286,13 +284,13 @@ def recent_runs(internal: Path) -> None:
 def _ref(site: Path, ds: dict[str, Any] | None) -> cache.ParquetRef | None:
     if ds is None:
         return None
-    entry = sr.latest_version_entry(ds)
+    entry = latest_version_entry(ds)
     return cache.parquet_ref(site, ds, entry) if entry else None
 
 
 def province_overview(site: Path, catalog: dict[str, Any] | None) -> None:
-    pop_ds = sr.find_by_columns(catalog, sr.POPULATION_COLUMNS, "penduduk")
-    adu_ds = sr.find_by_columns(catalog, sr.COMPLAINT_COLUMNS, "aduan")
+    pop_ds = find_by_columns(catalog, POPULATION_COLUMNS, "penduduk")
+    adu_ds = find_by_columns(catalog, COMPLAINT_COLUMNS, "aduan")
     pop_ref, adu_ref = _ref(site, pop_ds), _ref(site, adu_ds)
     period, population = cache.population(pop_ref) if pop_ref else (None, pd.DataFrame())
     span, complaints = cache.complaints(adu_ref) if adu_ref else (None, pd.DataFrame())
