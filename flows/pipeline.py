@@ -35,8 +35,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows import dbt_docs, timing, transform
 from flows import publish as publishing
-from flows import timing, transform
 from flows.backfill import Snapshot, snapshots
 from flows.channels import fetch
 from flows.common.periods import PeriodRange
@@ -128,9 +128,9 @@ def _outside_note(feed: Feed, path: Path) -> str:
 
 @task(name="dbt-build", cache_policy=NO_CACHE)
 def dbt_build(settings: Settings) -> dict:
-    result = transform.build(settings, then_warm=transform.docs_needed(settings))
+    result = transform.build(settings, then_warm=dbt_docs.docs_needed(settings))
     get_run_logger().info("dbt build: %d nodes in %.1f s", len(result.nodes), result.elapsed_s)
-    transform.publish_docs(settings)
+    dbt_docs.publish_docs(settings)
     return {"elapsed_s": round(result.elapsed_s, 2), "nodes": len(result.nodes)}
 
 

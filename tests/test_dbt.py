@@ -8,7 +8,7 @@ import shutil
 import duckdb
 import pytest
 
-from flows import transform
+from flows import dbt_docs, transform
 from flows.settings import Settings
 from tests.helpers import PROJECT_ROOT, copy_sample_data
 
@@ -229,7 +229,7 @@ def test_public_docs_escape_descriptions_and_drop_server_paths():
         "raw_code": "select 1 where a < 2",
         "description": "Jumlah <img src=x onerror=alert(8)>",
         "columns": {"c": {"description": "<script>alert(1)</script> kolom"}}}}}
-    out = transform.public_docs(manifest, ["/srv/project", "/srv/project/dbt", "/home/sd"])
+    out = dbt_docs.public_docs(manifest, ["/srv/project", "/srv/project/dbt", "/home/sd"])
     node = out["nodes"]["model.p.m"]
     assert node["root_path"] == "." and node["compiled_path"] == "dbt/target/compiled/m.sql"
     assert node["original_file_path"] == "models/m.sql"

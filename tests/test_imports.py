@@ -33,7 +33,7 @@ STAGES: dict[str, list[str]] = {
     "ingest": ["flows.channels", "flows.readers", "flows.registry", "flows.ingest",
                "flows.retry", "flows.onboard", "flows.backfill"],
     "quality": ["flows.quality", "flows.validation_run", "flows.acceptor"],
-    "transform": ["flows.transform", "flows.dbt_worker"],
+    "transform": ["flows.transform", "flows.dbt_worker", "flows.dbt_docs"],
     "publish": ["flows.publish", "flows.static_files"],
     "report": ["flows.status", "flows.alerts", "flows.report"],
     "ops": ["flows.backup", "flows.deploy", "flows.prefect_local", "flows.run_alerts"],
