@@ -13,6 +13,7 @@
                                                            registry's rules, propose its entry
     satudata hash-password                                 a password hash for the officials' view
     satudata backup DEST / satudata restore ARCHIVE        warehouse and raw snapshots
+    satudata init DIR                                      write a starter project into DIR
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flows.commands import accounts, operations, pipeline_runs, serving
+from flows.commands import accounts, init_project, operations, pipeline_runs, serving
 from flows.commands import feeds as feed_commands
 from flows.process_exit import exit_now
 
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     rs = sub.add_parser("restore", help="restore a backup into $SATUDATA_HOME")
     rs.add_argument("archive", help="a satudata-backup-*.tar")
     rs.add_argument("--force", action="store_true", help="replace an existing warehouse")
+    ini = sub.add_parser("init", help="write a starter project (dbt project, suites, sample "
+                                      "registry and data) into DIR, a new or empty folder")
+    ini.add_argument("dir", metavar="DIR", help="the folder to create")
     args, extra = parser.parse_known_args(argv)
     if args.command == "serve":
         return serving.cmd_serve(extra)
@@ -98,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"run": pipeline_runs.cmd_run, "backfill": pipeline_runs.cmd_backfill,
                 "deploy": operations.cmd_deploy, "worker": operations.cmd_worker,
                 "status": operations.cmd_status, "backup": operations.cmd_backup,
-                "restore": operations.cmd_restore, "hash-password": accounts.cmd_hash_password}
+                "restore": operations.cmd_restore, "hash-password": accounts.cmd_hash_password,
+                "init": init_project.cmd_init}
     if args.command == "feeds":
         if args.feeds_command == "try":
             return feed_commands.cmd_feeds_try(args)

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from flows.common.files import swap_dir
-from flows.settings import PROJECT_ROOT, Settings
+from flows.settings import PROJECT_ROOT, Settings, project_dir
 from flows.transform import _remember, _state, dbt_dir, project_fingerprint, run_dbt
 
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
@@ -39,7 +39,7 @@ def publish_docs(settings: Settings) -> Path:
     staging = settings.site_dir / f".dbt-docs-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     prefixes = [str(p) for p in (settings.home.resolve(), dbt_dir().resolve(),
-                                 PROJECT_ROOT.resolve())]
+                                 project_dir().resolve(), PROJECT_ROOT.resolve())]
     for name in DOCS_FILES:
         if name.endswith(".json"):
             doc = json.loads((settings.dbt_target_dir / name).read_text(encoding="utf-8"))

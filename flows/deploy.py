@@ -11,9 +11,10 @@ daily, else monthly), and two without a schedule: `on-demand` (any regency and/o
 dataset) and `backfill` (a dataset and a period range). Schedules are in Asia/Jakarta
 time (WIB) and staggered; runs never overlap anyway (they wait on the run lock).
 
-The flow is loaded from this checkout (`flow.from_source` with a local path): the worker
-runs `flows/pipeline.py:pipeline` from PROJECT_ROOT with the worker's environment
-(`SATUDATA_HOME`, `SATUDATA_FEEDS`, `SATUDATA_ALERT_WEBHOOK`...).
+The flow is loaded from the code this command runs (`flow.from_source` with a local
+path: the folder holding the `flows` package, the checkout or site-packages): the worker
+runs `flows/pipeline.py:pipeline` from there with the worker's environment
+(`SATUDATA_HOME`, `SATUDATA_FEEDS`, `SATUDATA_PROJECT`, `SATUDATA_ALERT_WEBHOOK`...).
 
 Alerts the run cannot send itself (`register_alerts`, called by `deploy`): one Prefect
 notification block (`CustomWebhookNotificationBlock`) per webhook of
@@ -41,7 +42,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 
-from flows.settings import PROJECT_ROOT, Settings
+from flows.settings import PROJECT_ROOT, Settings, project_dir
 
 POOL = "satudata"
 FLOW_NAME = "satudata-pipeline"
@@ -166,6 +167,8 @@ def deploy(pool: str = POOL, specs: list[DeploymentSpec] | None = None
                           "and set PREFECT_API_URL, e.g. http://127.0.0.1:4200/api")
     specs = deployment_specs() if specs is None else specs
     ensure_work_pool(pool)
+    # The code's folder (ENTRYPOINT lies in it), not project_dir(): a project made by
+    # `satudata init` holds no code; its files reach the runs via SATUDATA_PROJECT.
     pipeline_flow = Flow.from_source(source=str(PROJECT_ROOT), entrypoint=ENTRYPOINT)
     deployments = [
         pipeline_flow.to_deployment(
@@ -396,10 +399,12 @@ def worker_argv(pool: str = POOL, limit: int | None = None, name: str | None = N
 
 def worker_environment() -> dict[str, str]:
     """The worker's environment, passed on to each flow run: state and registry paths
-    made absolute (flow runs start in PROJECT_ROOT), Prefect kept offline."""
+    made absolute (flow runs start in the folder holding `flows`), Prefect kept offline."""
     env = dict(os.environ)
     settings = Settings.from_env()
     env["SATUDATA_HOME"] = str(settings.home)
     env["SATUDATA_FEEDS"] = str(settings.feeds_file)
+    if env.get("SATUDATA_PROJECT"):
+        env["SATUDATA_PROJECT"] = str(project_dir())
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     return env

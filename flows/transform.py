@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.common.files import write_json_atomic
-from flows.settings import PROJECT_ROOT, Settings
+from flows.settings import Settings, project_dir
 
-DBT_DIR = PROJECT_ROOT / "dbt"
+DBT_DIR = project_dir() / "dbt"
 
 
 def dbt_dir() -> Path:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.util import find_spec
+from pathlib import Path
 
-from flows.settings import PROJECT_ROOT, Settings
+from flows.settings import Settings
 
-SERVER = PROJECT_ROOT / "app" / "server.py"   # the ASGI app: the catalogue and the site
+# The ASGI app (the catalogue and the site), beside the installed `app` package: found,
+# not imported (the CLI never imports the app's modules).
+SERVER = Path(find_spec("app").origin).with_name("server.py")
 
 
 def streamlit_argv(extra: list[str]) -> list[str]:

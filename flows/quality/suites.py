@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 from flows.quality.errors import SuiteError
+from flows.settings import project_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+EXPECTATIONS_DIR = project_dir() / "expectations"
 
 SEVERITIES = ("critical", "warning")
 UNEXPECTED_ROWS = "unexpected_rows"
@@ -62,7 +62,7 @@ def canonical_values(dataset: str, expectations_dir: Path | None = None
     """Column -> the values its suite accepts, from each literal
     `expect_column_values_to_be_in_set` (a set given as a {param: ...} is not a
     canonical list). Ingest writes a value that matches one of these but for case,
-    accents and spaces in this spelling (flows/ingest.py `_canonical_expr`)."""
+    accents and spaces in this spelling (flows/ingest/plan.py `_canonical_expr`)."""
     out: dict[str, tuple[str, ...]] = {}
     for entry in load_suite(dataset, expectations_dir).get("expectations") or []:
         kwargs = entry.get("kwargs") or {}
