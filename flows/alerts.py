@@ -17,7 +17,7 @@ Four paths deliver alerts, and one run is alerted once:
 2. the flow's `on_failure` hook, for a run that failed before its body could report;
 3. its `on_crashed` hook, for a run whose process died (SIGKILL, out of memory): the
    process worker runs it once the flow-run process is gone;
-4. Prefect automations (flows/deploy.py) that post through notification blocks, for a
+4. Prefect automations (flows/automations.py) that post through notification blocks, for a
    run that ended Crashed or Failed and that no hook reported within a grace period
    (the worker or the machine died with it; a run that stopped sending heartbeats is
    marked Crashed by another automation), or that has not finished after a limit.
@@ -93,7 +93,7 @@ def payload(run: dict, *, links: dict | None = None, reported_by: str = "flow") 
     """The alert body for a run summary (`RunSummary.to_dict()`), or for what a state
     hook knows of a flow run that could not report itself (no `run_id`, no feeds).
     `reported_by`: "flow", "on_failure hook" or "on_crashed hook" (the automation's
-    body, flows/deploy.py, says "automation")."""
+    body, flows/automations.py, says "automation")."""
     quarantined = [
         {"feed_id": f["feed_id"], "regency": f["regency"], "dataset": f["dataset"],
          "file_name": q.get("file_name"), "reason": redact(q.get("reason"))}
@@ -247,7 +247,7 @@ def was_reported(home: Path | None, flow_run_id: str | None) -> bool:
 def announce_sent(flow_run_id: str, flow_run_name: str | None, flow_id: str | None,
                   flow_name: str) -> bool:
     """Emit `SENT_EVENT` for the flow run (with its flow as a related resource, which
-    the automation matches on): the alert automation (flows/deploy.py) then stays
+    the automation matches on): the alert automation (flows/automations.py) then stays
     quiet. Returns whether the event was queued; never raises."""
     try:
         from prefect.events import emit_event

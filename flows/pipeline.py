@@ -9,7 +9,7 @@ a second run waits for the first; each run leaves Prefect artifacts (a markdown 
 and links to the published releases) and alerts through the configured webhook
 (flows/alerts.py) when it failed, quarantined a file or could not receive a feed. The
 flow's state hooks (`on_failure`, `on_crashed`) alert a run that failed or died before
-its body could, and Prefect automations (flows/deploy.py) one whose hooks could not run
+its body could, and Prefect automations (flows/automations.py) one whose hooks could not run
 either. Release groups are published together or not at all (`publish_all`). With
 `backfill_from`/`backfill_to` the flow re-processes received snapshots of one dataset
 whose period lies in that range instead of receiving new files (flows/backfill.py).

@@ -386,14 +386,14 @@ def test_the_alert_automations_render_the_alert_payload():
     from prefect.server.schemas.states import State, StateType
     from prefect.server.utilities.user_templates import render_user_template_sync
 
-    from flows import deploy
+    from flows import automations as prefect_alerts
 
     block = uuid.uuid4()
     limits = {"grace": 120.0, "heartbeat": 180.0, "overdue": 6 * 3600.0}
-    automations = {a.name: a for a in deploy.alert_automations(
+    automations = {a.name: a for a in prefect_alerts.alert_automations(
         [block], limits, base_url="https://data.bantenprov.go.id")}
-    assert set(automations) == set(deploy.AUTOMATIONS)
-    unreported = automations[deploy.AUTOMATION_UNREPORTED]
+    assert set(automations) == set(prefect_alerts.AUTOMATIONS)
+    unreported = automations[prefect_alerts.AUTOMATION_UNREPORTED]
     assert unreported.trigger.after == {"prefect.flow-run.Crashed", "prefect.flow-run.Failed"}
     assert unreported.trigger.expect == {"satudata.alert.sent"}
     assert unreported.trigger.posture == "Proactive"
@@ -401,11 +401,11 @@ def test_the_alert_automations_render_the_alert_payload():
     assert unreported.trigger.match_related.root["prefect.resource.name"] == "satudata-pipeline"
     (action,) = unreported.actions
     assert action.block_document_id == block
-    heartbeat = automations[deploy.AUTOMATION_NO_HEARTBEAT]
+    heartbeat = automations[prefect_alerts.AUTOMATION_NO_HEARTBEAT]
     assert heartbeat.trigger.within == dt.timedelta(seconds=540)
     assert heartbeat.actions[0].state.value == "CRASHED"
-    assert [a.name for a in deploy.alert_automations([], limits)] == [
-        deploy.AUTOMATION_NO_HEARTBEAT]   # no webhook: no one to notify
+    assert [a.name for a in prefect_alerts.alert_automations([], limits)] == [
+        prefect_alerts.AUTOMATION_NO_HEARTBEAT]   # no webhook: no one to notify
 
     SendNotification._register_filters_if_needed()
     now = dt.datetime.now(dt.UTC)
@@ -421,7 +421,7 @@ def test_the_alert_automations_render_the_alert_payload():
     assert body["selection"] == {"regency": "36.73", "dataset": None}
     assert body["errors"] == ['No heartbeat for 9 min: "gone" <machine>']
     assert body["links"]["officials"] == "https://data.bantenprov.go.id/?page=officials"
-    overdue = automations[deploy.AUTOMATION_OVERDUE].actions[0].body
+    overdue = automations[prefect_alerts.AUTOMATION_OVERDUE].actions[0].body
     body = json.loads(render_user_template_sync(overdue, {"flow_run": flow_run}))
     assert body["events"] == ["run_overdue"] and "not finished 6 h after" in body["text"]
 
@@ -588,7 +588,7 @@ def test_deployment_runs_on_a_real_server_with_a_process_worker(prefect_server, 
                     "fasilitas-kesehatan-monthly", "on-demand", "backfill"} <= set(deployments)
             # no webhook configured: the heartbeat automation only (runs gone silent
             # are marked Crashed); no notification block to alert through
-            from flows.deploy import AUTOMATION_NO_HEARTBEAT, AUTOMATION_UNREPORTED
+            from flows.automations import AUTOMATION_NO_HEARTBEAT, AUTOMATION_UNREPORTED
 
             assert len(client.read_automations_by_name(AUTOMATION_NO_HEARTBEAT)) == 1
             assert client.read_automations_by_name(AUTOMATION_UNREPORTED) == []
@@ -675,7 +675,7 @@ def test_a_sigkilled_deployed_run_is_alerted_by_its_hook_or_the_automation(
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.deploy import AUTOMATIONS
+    from flows.automations import AUTOMATIONS
 
     api, base_env = prefect_server
     home = tmp_path / "home"
