@@ -2,8 +2,8 @@
 
 For a restructure that must not change behaviour or speed (issue 18): the old commit is
 checked out in a git worktree (under the scratch folder), the new one is this checkout.
-One synthetic workload of `--size` complaint rows (bench/data.py, with the real
-population and indicator feeds) is written once; then, in `--rounds` interleaved rounds
+One synthetic workload of `--size` complaint rows (the old commit's bench/data.py, with
+the real population and indicator feeds) is written once; then, in `--rounds` interleaved rounds
 (old, new, new, old, ...: neither always goes first), each commit runs `satudata run`
 (`python -m flows.cli run`, embedded Prefect server) on a fresh home, in its own
 process with only its own code on the path (PYTHONPATH=<its tree>, the same venv).
@@ -28,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import data, measure
+from bench import measure
 from flows.settings import PROJECT_ROOT
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
@@ -47,6 +47,15 @@ def worktree(rev: str, scratch: Path) -> tuple[Path, str]:
     subprocess.run(["git", "worktree", "add", "--detach", str(path), commit],
                    cwd=PROJECT_ROOT, check=True, capture_output=True)
     return path, commit
+
+
+def prepare_with(tree: Path, scratch: Path, size: int) -> Path:
+    """The workload written by `tree`'s own bench/data.py; returns its registry path."""
+    code = ("import sys; from pathlib import Path; from bench import data; "
+            f"print(data.prepare(Path({str(scratch)!r}), {size}).feeds)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(tree)}, check=True)
+    return Path(done.stdout.strip().splitlines()[-1])
 
 
 def published_csvs(home: Path) -> dict[str, str]:
@@ -131,13 +140,15 @@ def main(argv: list[str] | None = None) -> int:
         new_tree = PROJECT_ROOT
         new_commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT,
                                     capture_output=True, text=True).stdout.strip() + "+tree"
-    work = data.prepare(args.scratch / "workload", args.size)
+    # The workload is written by the OLD commit's bench code, so that both commits can
+    # read its registry (a newer registry may use keys an older one refuses).
+    feeds = prepare_with(old_tree, args.scratch / "workload", args.size)
     trees = {"old": old_tree, "new": new_tree}
     runs: dict[str, list[dict]] = {"old": [], "new": []}
     for i in range(args.rounds):
         order = ("old", "new") if i % 2 == 0 else ("new", "old")
         for key in order:
-            result = run_once(trees[key], work.feeds, args.scratch / f"home-{key}")
+            result = run_once(trees[key], feeds, args.scratch / f"home-{key}")
             runs[key].append(result)
             print(f"round {i + 1} {key}: {result['wall_s']} s, {result['peak_rss_mb']} MB, "
                   f"exit {result['returncode']}, load {result['load_1min']}", flush=True)
