@@ -56,8 +56,7 @@ def route_paths(base_url_path: str | None) -> tuple[str, str, str]:
 
 
 def _form_tokens() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(sessions.configured_secret() or sessions._PROCESS_SECRET,
-                                  salt=_FORM_SALT)
+    return sessions.signer(_FORM_SALT)
 
 
 def client_address(request: Request) -> str:

@@ -54,40 +54,23 @@ def inline_script_hashes(index_html: Path | None = None) -> list[str]:
             for s in _INLINE_SCRIPT.findall(text)]
 
 
-def _policy(**directives: str) -> str:
-    return "; ".join(f"{name.replace('_', '-')} {value}" for name, value in directives.items())
+def _policy(**directives: str | None) -> str:
+    return "; ".join(f"{name.replace('_', '-')} {value}"
+                     for name, value in directives.items() if value is not None)
 
 
-APP_CSP = _policy(
-    default_src="'self'",
-    script_src=" ".join(["'self'", *inline_script_hashes()]),
-    style_src="'self' 'unsafe-inline'",
-    img_src="'self' data: blob:",
-    font_src="'self' data:",
-    connect_src="'self'",
-    media_src="'self' data: blob:",
-    worker_src="'self' blob:",
-    child_src="'self' blob:",
-    frame_src="'self'",
-    object_src="'none'",
-    base_uri="'self'",
-    form_action="'self'",
-    frame_ancestors="'self'",
-)
-DOCS_CSP = _policy(
-    default_src="'self'",
-    script_src="'self' 'unsafe-inline'",
-    style_src="'self' 'unsafe-inline'",
-    img_src="'self' data:",
-    font_src="'self' data:",
-    connect_src="'self'",
-    worker_src="'none'",
-    frame_src="'self'",
-    object_src="'none'",
-    base_uri="'self'",
-    form_action="'self'",
-    frame_ancestors="'self'",
-)
+# What every HTML page of this origin may do; the app and the docs differ only in scripts,
+# images, media and workers.
+_PAGE = dict(default_src="'self'", script_src="'self'", style_src="'self' 'unsafe-inline'",
+             img_src="'self' data:", font_src="'self' data:", connect_src="'self'",
+             media_src=None, worker_src="'none'", child_src=None, frame_src="'self'",
+             object_src="'none'", base_uri="'self'", form_action="'self'",
+             frame_ancestors="'self'")
+APP_CSP = _policy(**{**_PAGE,
+                     "script_src": " ".join(["'self'", *inline_script_hashes()]),
+                     "img_src": "'self' data: blob:", "media_src": "'self' data: blob:",
+                     "worker_src": "'self' blob:", "child_src": "'self' blob:"})
+DOCS_CSP = _policy(**{**_PAGE, "script_src": "'self' 'unsafe-inline'"})
 FILE_CSP = _policy(
     default_src="'none'",
     object_src="'none'",

@@ -45,6 +45,7 @@ _SALT = "satudata-officials-session"
 log = logging.getLogger(__name__)
 
 _PROCESS_SECRET = secrets.token_urlsafe(32)
+_WARNED: list[bool] = []
 _revoked: dict[str, float] = {}     # session id -> when its token expires anyway
 _revoked_lock = threading.Lock()
 
@@ -58,16 +59,23 @@ def configured_secret() -> str | None:
     except (KeyError, FileNotFoundError, AttributeError, TypeError):
         return None
     if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
-        log.warning("officials' sessions: [officials] %s is shorter than %d characters "
-                    "and is ignored; sessions end when the server restarts",
-                    SECRET_KEY, MIN_SECRET_LENGTH)
+        if not _WARNED:                 # once per process, not on every request
+            _WARNED.append(True)
+            log.warning("officials' sessions: [officials] %s is shorter than %d characters "
+                        "and is ignored; sessions end when the server restarts",
+                        SECRET_KEY, MIN_SECRET_LENGTH)
         return None
     return value
 
 
+def signer(salt: str, secret: str | None = None) -> URLSafeTimedSerializer:
+    """Signed, timestamped tokens with the session key (`secret`, else the configured
+    one, else this process's); `salt` keeps each kind of token apart."""
+    return URLSafeTimedSerializer(secret or configured_secret() or _PROCESS_SECRET, salt=salt)
+
+
 def _serializer(secret: str | None = None) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret or configured_secret() or _PROCESS_SECRET,
-                                  salt=_SALT)
+    return signer(_SALT, secret)
 
 
 def issue(user: str, *, secret: str | None = None) -> str:

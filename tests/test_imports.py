@@ -127,7 +127,7 @@ def test_allowed_entries_are_still_real():
 def test_the_graph_sees_lazy_and_relative_imports():
     graph = _graph()
     assert "flows.automations" in graph["flows.deploy"]      # inside a function
-    assert "flows.common.files" in graph["flows.publish"]
+    assert "flows.common.files" in graph["flows.publish.release"]
     assert "flows.common.pii" in graph["flows.ingest.checks"]   # `from flows.common import pii`
 
 

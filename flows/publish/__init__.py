@@ -31,8 +31,6 @@ This package re-exports the public names of those modules (and of the mart metad
 model), so `from flows.publish import X` and `publish.X` keep working.
 """
 
-from flows.common.files import sha256_file as sha256_file  # noqa: F401 - was importable here
-from flows.common.files import write_json_atomic as write_json_atomic  # noqa: F401 - likewise
 from flows.common.licences import LICENSE_URLS
 from flows.common.marts import (
     BILINGUAL,
